@@ -1,0 +1,3 @@
+from setupkit.cli import main
+
+main()

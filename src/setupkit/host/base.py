@@ -1,0 +1,156 @@
+"""The host source contract: the only way anything above it reads a machine.
+
+Two implementations behave the same: ``LiveHost`` reads this machine, ``SnapshotHost`` reads a frozen bundle
+(SNAPSHOT.md). Every method answers "absent" with ``None`` (or an empty result), never with an exception:
+a missing file or tool is a fact for the probes to turn into "unknown".
+"""
+
+from __future__ import annotations
+
+import posixpath
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds a program may run before it is cut and recorded as timed out."""
+
+NOT_INSTALLED = 127
+"""The shell's code for "command not found"; also what a snapshot says for an argv it does not hold."""
+
+ENV_KEYS = (
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_DEVICE_ORDER",
+    "NVIDIA_VISIBLE_DEVICES",
+    "CUDA_HOME",
+    "CUDA_PATH",
+    "CUDA_VERSION",
+    "LD_LIBRARY_PATH",
+    "PATH",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XDG_SESSION_TYPE",
+    "SSH_CONNECTION",
+    "TF_FORCE_GPU_ALLOW_GROWTH",
+    "TF_CPP_MIN_LOG_LEVEL",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "KERAS_BACKEND",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "WSL_DISTRO_NAME",
+)
+"""The environment variables a host source reports (env.json holds the same keys)."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What one program printed. ``returncode`` is None when the program was cut by its timeout."""
+
+    argv: tuple[str, ...]
+    returncode: int | None
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def timed_out(self) -> bool:
+        return self.returncode is None
+
+    @property
+    def not_installed(self) -> bool:
+        return self.returncode == NOT_INSTALLED
+
+    def to_json(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "argv": list(self.argv),
+            "returncode": self.returncode,
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+        }
+        if self.timed_out:
+            record["timed_out"] = True
+        return record
+
+
+@dataclass
+class PythonInfo:
+    """The interpreter setupkit runs in, and what is installed in it (python.json)."""
+
+    executable: str | None = None
+    version: str | None = None
+    bits: int | None = None
+    pip_version: str | None = None
+    packages: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "executable": self.executable,
+            "version": self.version,
+            "bits": self.bits,
+            "pip_version": self.pip_version,
+            "packages": dict(sorted(self.packages.items())),
+        }
+
+
+class Host(ABC):
+    """Reads one machine. Paths are absolute POSIX paths as they are on that machine."""
+
+    @abstractmethod
+    def read_bytes(self, path: str) -> bytes | None:
+        """The content of a regular file (links followed), or None when absent or unreadable."""
+
+    @abstractmethod
+    def list_dir(self, path: str) -> list[str] | None:
+        """The sorted entry names of a folder (links followed), or None when it is not a folder."""
+
+    @abstractmethod
+    def read_link(self, path: str) -> str | None:
+        """The target of a symbolic link as written, or None when the path is not a link."""
+
+    @abstractmethod
+    def exists(self, path: str) -> bool:
+        """Whether anything (file, folder, device node, link to something) is at the path."""
+
+    @abstractmethod
+    def is_dir(self, path: str) -> bool:
+        """Whether the path is a folder (links followed)."""
+
+    @abstractmethod
+    def run(self, argv: list[str] | tuple[str, ...], timeout: float = DEFAULT_TIMEOUT) -> CommandResult:
+        """Run a program with a timeout. Not installed: returncode 127. Timed out: returncode None."""
+
+    @abstractmethod
+    def nvml(self) -> dict[str, Any]:
+        """What NVML reports, in nvml.json's form; ``{"error": ..., "message": ...}`` when it cannot start."""
+
+    @abstractmethod
+    def env(self) -> dict[str, str | None]:
+        """The variables of ENV_KEYS, None where unset."""
+
+    @abstractmethod
+    def python(self) -> PythonInfo:
+        """The Python interpreter and its installed packages."""
+
+    def read_text(self, path: str) -> str | None:
+        """A file as text (undecodable bytes replaced), or None when absent."""
+        data = self.read_bytes(path)
+        if data is None:
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def resolve_link(self, path: str) -> str | None:
+        """The absolute path a link points at (one hop, lexically normalised), or None when not a link."""
+        target = self.read_link(path)
+        if target is None:
+            return None
+        if not target.startswith("/"):
+            target = posixpath.join(posixpath.dirname(path), target)
+        return posixpath.normpath(target)
+
+    def glob_dir(self, path: str, prefix: str = "", suffix: str = "") -> list[str]:
+        """Full paths of the entries in a folder whose names start and end as given (sorted)."""
+        names = self.list_dir(path) or []
+        return [posixpath.join(path, n) for n in names if n.startswith(prefix) and n.endswith(suffix)]

@@ -1,0 +1,122 @@
+"""The live host: this machine, read through files, programs (with timeouts) and NVML. Never changes it."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import signal
+import stat
+import struct
+import subprocess
+import sys
+from importlib import metadata
+from typing import Any
+
+from setupkit.host.base import DEFAULT_TIMEOUT, ENV_KEYS, NOT_INSTALLED, CommandResult, Host, PythonInfo
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+"""No probe needs more of a file; a larger one (a log, a binary) is cut here."""
+
+
+class LiveHost(Host):
+    """This machine, as it is now."""
+
+    def __init__(self) -> None:
+        self._nvml: dict[str, Any] | None = None
+
+    def read_bytes(self, path: str) -> bytes | None:
+        try:
+            # Only regular files: opening a device node (/dev/nvidia0) or a FIFO could block or act.
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                return None
+            with open(path, "rb") as handle:
+                return handle.read(MAX_FILE_BYTES)
+        except OSError:
+            return None
+
+    def list_dir(self, path: str) -> list[str] | None:
+        try:
+            return sorted(os.listdir(path))
+        except OSError:
+            return None
+
+    def read_link(self, path: str) -> str | None:
+        try:
+            return os.readlink(path)
+        except OSError:
+            return None
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
+    def run(self, argv: list[str] | tuple[str, ...], timeout: float = DEFAULT_TIMEOUT) -> CommandResult:
+        return run_program(tuple(argv), timeout)
+
+    def nvml(self) -> dict[str, Any]:
+        if self._nvml is None:
+            from setupkit.host.nvml import query_nvml
+
+            self._nvml = query_nvml()
+        return self._nvml
+
+    def env(self) -> dict[str, str | None]:
+        return {key: os.environ.get(key) for key in ENV_KEYS}
+
+    def python(self) -> PythonInfo:
+        return current_python()
+
+
+def run_program(argv: tuple[str, ...], timeout: float) -> CommandResult:
+    """Run a program in the C locale (stable English output), in its own session so a timeout kills it whole."""
+    if not argv or shutil.which(argv[0]) is None:
+        return CommandResult(argv, NOT_INSTALLED, "", f"{argv[0] if argv else ''}: command not found")
+    env = dict(os.environ, LC_ALL="C", LANG="C")
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+        )
+    except OSError as error:
+        return CommandResult(argv, 126, "", str(error))
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_session(proc)
+        return CommandResult(argv, None, "", f"timed out after {timeout:g}s")
+    return CommandResult(argv, proc.returncode, _decode(out), _decode(err))
+
+
+def _kill_session(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        proc.kill()
+    proc.communicate()
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def current_python() -> PythonInfo:
+    """The interpreter running setupkit: its version, width, pip and packages (from metadata, no imports)."""
+    packages: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name")
+        if name and name not in packages:
+            packages[name] = dist.version
+    return PythonInfo(
+        executable=sys.executable,
+        version=platform.python_version(),
+        bits=struct.calcsize("P") * 8,
+        pip_version=packages.get("pip"),
+        packages=packages,
+    )
