@@ -1,0 +1,57 @@
+"""Fixtures every test area shares: where the repository, the shared captures and the scenario snapshots are."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "tests" / "snapshots"
+# The real captured GPU host lives in the shared folder beside the checkout (CI lays it there too).
+SHARED_H100 = (REPO / ".." / "shared" / "fixtures" / "snapshots" / "h100-ubuntu2404-vm").resolve()
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def h100_snapshot() -> Path:
+    if not SHARED_H100.is_dir():
+        pytest.fail(f"the shared H100 capture is missing at {SHARED_H100}; the checkout needs ../shared beside it")
+    return SHARED_H100
+
+
+@pytest.fixture
+def scenario():
+    """The folder of a scenario snapshot under tests/snapshots/ (or the shared H100 capture for 'h100')."""
+
+    def find(name: str) -> Path:
+        path = SHARED_H100 if name == "h100" else SCENARIOS / name
+        assert path.is_dir(), f"no scenario snapshot {path}"
+        return path
+
+    return find
+
+
+@pytest.fixture
+def run_setupkit():
+    """Run the real CLI in a subprocess, as a user would, with a timeout. Returns CompletedProcess."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: str | None = None,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:
+        full_env = dict(os.environ, NO_COLOR="1", COLUMNS="100", **(env or {}))
+        return subprocess.run([sys.executable, "-m", "setupkit", *args], capture_output=True, text=True,
+                              timeout=timeout, env=full_env, cwd=cwd, input=input)
+
+    return run
+
+
+def load_json(path: Path):
+    return json.loads(Path(path).read_text())
