@@ -11,7 +11,8 @@ from rich.console import Console
 
 # Diagnostics go to stderr so that stdout stays clean for --json. Rich honours NO_COLOR and a non-terminal
 # stream by itself.
-err_console = Console(stderr=True)
+# soft_wrap: an error stays one line, whatever the terminal's width.
+err_console = Console(stderr=True, soft_wrap=True)
 console = Console()
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of the report.")]

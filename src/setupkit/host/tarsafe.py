@@ -24,6 +24,7 @@ def extract(archive: Path, dest: Path) -> Path:
     try:
         with tarfile.open(archive, mode="r:*") as tar:
             members = tar.getmembers()
+            _check_names(members, archive)
             prefix = _common_root(members, archive)
             _check_members(members, archive, prefix)
             for member in members:
@@ -47,15 +48,19 @@ def _common_root(members: list[tarfile.TarInfo], archive: Path) -> str:
 
 
 def _check_members(members: list[tarfile.TarInfo], archive: Path, prefix: str) -> None:
-    if len(members) > MAX_MEMBERS:
-        raise SnapshotError(f"snapshot {archive}: more than {MAX_MEMBERS} members; refusing to unpack")
     total = 0
     for member in members:
-        _check_name(member, archive)
         _check_type(member, archive, prefix)
         total += max(member.size, 0)
         if total > MAX_TOTAL_BYTES:
             raise SnapshotError(f"snapshot {archive}: unpacks to more than 1 GiB; refusing to unpack")
+
+
+def _check_names(members: list[tarfile.TarInfo], archive: Path) -> None:
+    if len(members) > MAX_MEMBERS:
+        raise SnapshotError(f"snapshot {archive}: more than {MAX_MEMBERS} members; refusing to unpack")
+    for member in members:
+        _check_name(member, archive)
 
 
 def _check_name(member: tarfile.TarInfo, archive: Path) -> None:
