@@ -1,10 +1,121 @@
-"""Probe: os_release (being built)."""
+"""Probe: the distribution (os.*).
+
+By hand: ``cat /etc/os-release`` (or /usr/lib/os-release), ``cat /etc/lsb-release``, ``cat /etc/redhat-release``,
+``cat /etc/debian_version``. The files are parsed with python-distro's own static parsers, fed text read
+through the host source, so that a snapshot parses exactly as the live machine does.
+"""
 
 from __future__ import annotations
 
+import io
+
+import distro
+
 from setupkit.facts import Facts
 from setupkit.host.base import Host
+from setupkit.probes.text import clean_lines
+
+OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
+
+FAMILIES = {
+    "debian": "debian", "ubuntu": "debian",
+    "rhel": "rhel", "centos": "rhel", "fedora": "rhel", "rocky": "rhel", "almalinux": "rhel",
+    "suse": "suse", "sles": "suse",
+    "arch": "arch", "manjaro": "arch",
+}
+
+# First word of a /etc/redhat-release name -> os-release ID.
+_RELEASE_NAME_IDS = {"red": "rhel", "centos": "centos", "fedora": "fedora", "rocky": "rocky", "almalinux": "almalinux"}
+
+
+def parse_os_release(text: str | None) -> dict[str, str]:
+    """KEY=value lines of os-release (or lsb-release) -> {lower-case key: value}; {} when empty or malformed.
+
+    This is distro.LinuxDistribution's static parser (shell quoting, comments, CRLF); we give it text rather
+    than letting it open /etc itself.
+    """
+    if not text:
+        return {}
+    try:
+        return distro.LinuxDistribution._parse_os_release_content(io.StringIO(text))
+    except ValueError:  # shlex: "No closing quotation"
+        return {}
+
+
+def parse_distro_release(text: str | None) -> dict[str, str]:
+    """The first line of /etc/redhat-release -> {name, version_id, codename} (distro's static parser)."""
+    lines = clean_lines(text)
+    if not lines:
+        return {}
+    return distro.LinuxDistribution._parse_distro_release_content(lines[0])
+
+
+def os_family(os_id: str | None, id_like: str | None) -> str | None:
+    """debian | rhel | suse | arch | other, from ID then ID_LIKE; None when the ID is unknown."""
+    if not os_id:
+        return None
+    for word in [os_id, *(id_like or "").split()]:
+        word = word.lower()
+        if word in FAMILIES:
+            return FAMILIES[word]
+        if word.startswith("opensuse"):
+            return "suse"
+    return "other"
+
+
+def release_name_id(name: str | None) -> str | None:
+    """"CentOS Linux" -> "centos", "Red Hat Enterprise Linux Server" -> "rhel"."""
+    words = (name or "").lower().split()
+    if not words:
+        return None
+    return _RELEASE_NAME_IDS.get(words[0], words[0])
+
+
+def debian_version_id(text: str | None) -> str | None:
+    """/etc/debian_version "12.11" -> "12"; a testing name such as "trixie/sid" -> None."""
+    lines = clean_lines(text)
+    if not lines or not lines[0][:1].isdigit():
+        return None
+    return lines[0].strip().split(".")[0]
+
+
+def _identity(host: Host) -> dict[str, str | None]:
+    """id, version_id, pretty_name and id_like from the first file that names the distribution."""
+    for path in OS_RELEASE_FILES:
+        props = parse_os_release(host.read_text(path))
+        if props.get("id"):
+            return {k: props.get(k) for k in ("id", "version_id", "pretty_name", "id_like")}
+    lsb = parse_os_release(host.read_text("/etc/lsb-release"))
+    if lsb.get("distrib_id"):
+        return {"id": lsb["distrib_id"].lower(), "version_id": lsb.get("distrib_release"),
+                "pretty_name": lsb.get("distrib_description"), "id_like": None}
+    release = parse_distro_release(host.read_text("/etc/redhat-release"))
+    if release.get("name"):
+        return {"id": release_name_id(release["name"]), "version_id": release.get("version_id"),
+                "pretty_name": clean_lines(host.read_text("/etc/redhat-release"))[0].strip(), "id_like": None}
+    debian = host.read_text("/etc/debian_version")
+    if debian is not None:
+        return {"id": "debian", "version_id": debian_version_id(debian), "pretty_name": None, "id_like": None}
+    return {}
+
+
+def _codename(host: Host) -> str | None:
+    for path in OS_RELEASE_FILES:
+        props = parse_os_release(host.read_text(path))
+        if props:
+            name = props.get("version_codename") or props.get("ubuntu_codename")
+            if name:
+                return name
+            break
+    return parse_os_release(host.read_text("/etc/lsb-release")).get("distrib_codename") or None
 
 
 def probe(host: Host, facts: Facts) -> Facts:
-    return {}
+    found = _identity(host)
+    return {
+        "os.id": found.get("id"),
+        "os.version_id": found.get("version_id"),
+        "os.pretty_name": found.get("pretty_name"),
+        "os.family": os_family(found.get("id"), found.get("id_like")),
+        "os.codename": _codename(host),
+    }

@@ -1,10 +1,27 @@
-"""Probe: python_env (being built)."""
+"""Probe: the Python that setupkit runs in, pip and TensorFlow (python.*, pip.*, tensorflow.*).
+
+By hand: ``python3 -VV``, ``python3 -m pip --version``, ``pip list | grep -i tensorflow``. TensorFlow's version
+comes from package metadata: importing it here could crash (no AVX) or take seconds.
+"""
 
 from __future__ import annotations
 
 from setupkit.facts import Facts
 from setupkit.host.base import Host
+from setupkit.probes.text import find_package
+
+TENSORFLOW_PACKAGES = ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tf-nightly", "tf-nightly-cpu",
+                       "intel-tensorflow")
 
 
 def probe(host: Host, facts: Facts) -> Facts:
-    return {}
+    info = host.python()
+    tensorflow = find_package(info.packages, TENSORFLOW_PACKAGES)
+    return {
+        "python.executable": info.executable,
+        "python.version": info.version,
+        "python.bits": info.bits,
+        "pip.version": info.pip_version,
+        "tensorflow.version": tensorflow[1] if tensorflow else None,
+        "tensorflow.package": tensorflow[0] if tensorflow else None,
+    }
