@@ -1,9 +1,94 @@
-"""`setupkit build-tf` (being built: see its issue)."""
+"""`setupkit build-tf`: build TensorFlow from source for this CPU's instruction sets, and measure the gain."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from setupkit.cli.common import JsonOption, console, err_console, print_json
+
+CPU_FLAGS_HELP = ("native (-march=native), auto (the explicit -msse4.1 ... -mavx512f this CPU allows, for a wheel "
+                  "that must run on identical machines), or a list: avx2,fma or '-mavx2 -mfma'.")
+
+
+def build_tf(
+    source: Annotated[Path, typer.Option("--source", metavar="DIR", help="The TensorFlow checkout.")] = Path("."),
+    cpu_flags: Annotated[str, typer.Option("--cpu-flags", metavar="MODE", help=CPU_FLAGS_HELP)] = "native",
+    cuda: Annotated[bool, typer.Option("--cuda", help="Build with CUDA for the GPUs present.")] = False,
+    cuda_capabilities: Annotated[Optional[str], typer.Option(
+        "--cuda-capabilities", metavar="X.Y,...", help="Compute capabilities to build for (default: the GPUs').")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", min=1, help="Bazel jobs (default: from CPUs and RAM).")] = None,
+    non_interactive: Annotated[bool, typer.Option(
+        "--non-interactive", help="Answer ./configure through its environment variables, not its prompts.")] = False,
+    no_install: Annotated[bool, typer.Option("--no-install", help="Build the wheel only; no venv, no benchmark.")] = False,
+    venv: Annotated[Path, typer.Option("--venv", metavar="DIR", help="The venv for the built wheel.")]
+    = Path("tf-native-venv"),
+    stock_venv: Annotated[Path, typer.Option("--stock-venv", metavar="DIR", help="The venv for the stock wheel.")]
+    = Path("tf-stock-venv"),
+    log: Annotated[Optional[Path], typer.Option(
+        "--log", metavar="FILE", help="The build log (default: in the source folder, else /tmp).")] = None,
+    output_dir: Annotated[Path, typer.Option(
+        "--output-dir", metavar="DIR", help="Where build_pip_package writes the wheel (TF 2.16 and older).")]
+    = Path("/tmp/tensorflow_pkg"),
+    python: Annotated[str, typer.Option("--python", metavar="PATH", help="The Python to build for.")] = sys.executable,
+    min_free_gb: Annotated[float, typer.Option(
+        "--min-free-gb", metavar="GB", help="Free disk to require in the source folder and Bazel's cache.")] = 30.0,
+    bench_steps: Annotated[int, typer.Option("--bench-steps", min=1, help="Benchmark steps per venv.")] = 50,
+    bench_batch_size: Annotated[int, typer.Option("--bench-batch-size", min=1, help="Benchmark batch size.")] = 64,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; run nothing.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Build TensorFlow from source for this CPU (and GPU), install it in a venv, and measure it against stock."""
+    from setupkit.buildtf.plan import BuildOptions
+
+    options = BuildOptions(source=source, cpu_flags=cpu_flags, cuda=cuda, cuda_capabilities=cuda_capabilities,
+                           jobs=jobs, non_interactive=non_interactive, install=not no_install, venv=venv,
+                           stock_venv=stock_venv, log=log, output_dir=output_dir, python=python,
+                           min_free_gb=min_free_gb, bench_steps=bench_steps, bench_batch_size=bench_batch_size)
+    run_build_tf(options, gather_facts(), dry_run=dry_run, json_output=json_output)
+
+
+def gather_facts() -> dict:
+    """This machine's facts; CPU flags read from /proc/cpuinfo when the probes do not know them."""
+    from setupkit.buildtf.cpuflags import parse_cpuinfo_flags
+    from setupkit.host import open_host
+    from setupkit.probes import collect_facts
+
+    host = open_host(None)
+    facts = collect_facts(host)
+    if facts.get("cpu.flags") is None:
+        flags = parse_cpuinfo_flags(host.read_text("/proc/cpuinfo") or "")
+        facts["cpu.flags"] = sorted(flags) if flags is not None else None
+    return facts
+
+
+def run_build_tf(options, facts: dict, *, dry_run: bool, json_output: bool) -> None:
+    """Plan, then either print the plan (--dry-run) or run it; the JSON document last with --json."""
+    from setupkit.buildtf import report
+    from setupkit.buildtf.pipeline import execute, refuse_if_missing
+    from setupkit.buildtf.plan import make_plan
+    from setupkit.buildtf.prereqs import find_toolchain
+
+    plan = make_plan(options, facts, find_toolchain())
+    out = err_console if json_output else console
+    ui = report.ConsoleUi(out)
+    for line in report.plan_lines(plan):
+        ui.info(line)
+    if dry_run:
+        if json_output:
+            print_json(report.json_document(plan, None, dry_run=True))
+        refuse_if_missing(plan)
+        ui.info("dry run: nothing was run")
+        return
+    result = execute(plan, ui)
+    for line in report.result_lines(result):
+        ui.info(line)
+    if json_output:
+        print_json(report.json_document(plan, result, dry_run=False))
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("build-tf")(build_tf)

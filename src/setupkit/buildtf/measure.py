@@ -1,0 +1,120 @@
+"""Install the built wheel in a virtual environment and benchmark it against the stock wheel.
+
+The benchmark is the smoke test's self-contained script (stdlib, numpy and TensorFlow only), copied to a temp
+folder and run by each venv's own python, so the venvs need nothing of setupkit.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from setupkit.buildtf.log import BuildLog
+from setupkit.errors import ActionFailed, PreconditionError
+
+BENCH_SCRIPT = Path(__file__).resolve().parent.parent / "smoke" / "standalone_bench.py"
+"""The smoke test's benchmark: `python standalone_bench.py --json --steps N --batch-size B` prints one JSON object."""
+
+VENV_TIMEOUT = 300.0
+PIP_TIMEOUT = 1800.0
+BENCH_TIMEOUT = 3600.0
+
+
+class Runner:
+    """Runs one command to completion, its output to the build log. Tests replace it to fake pip."""
+
+    def __init__(self, log: BuildLog) -> None:
+        self.log = log
+
+    def run(self, argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+        self.log.section("$ " + " ".join(argv))
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            self.log.write(f"[setupkit] timed out after {timeout:.0f} s\n")
+            return subprocess.CompletedProcess(argv, 124, "", f"timed out after {timeout:.0f} s")
+        except OSError as error:
+            return subprocess.CompletedProcess(argv, 127, "", str(error))
+        self.log.write(done.stdout + done.stderr)
+        return done
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def ensure_venv(python: str, venv: Path, runner: Runner, with_pip: bool = True) -> bool:
+    """Create ``venv`` with ``python`` unless it already is one; True when created. Refuses other folders."""
+    if (venv / "pyvenv.cfg").is_file():
+        return False
+    if venv.exists() and any(venv.iterdir()):
+        raise PreconditionError(f"{venv} exists and is not a virtual environment: choose another --venv")
+    argv = [python, "-m", "venv", *([] if with_pip else ["--without-pip"]), str(venv)]
+    done = runner.run(argv, VENV_TIMEOUT)
+    if done.returncode != 0:
+        raise ActionFailed(f"creating the venv {venv} failed ({last_line(done)}): apt-get install python3-venv; "
+                           f"log: {runner.log.path}")
+    return True
+
+
+def pip_install(venv: Path, requirement: str, runner: Runner) -> subprocess.CompletedProcess[str]:
+    return runner.run([str(venv_python(venv)), "-m", "pip", "install", "--upgrade", requirement], PIP_TIMEOUT)
+
+
+def last_line(done: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else f"exit {done.returncode}"
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the benchmark measured in one venv."""
+
+    train_images_per_sec: float
+    infer_images_per_sec: float
+    raw: dict
+
+    def to_json(self) -> dict:
+        return {"train_images_per_sec": self.train_images_per_sec,
+                "infer_images_per_sec": self.infer_images_per_sec, "raw": self.raw}
+
+
+def parse_bench_output(stdout: str) -> Figures | None:
+    """The last JSON object line the benchmark printed, with both throughputs; None when there is none."""
+    for line in reversed(stdout.splitlines()):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            document = json.loads(line)
+            return Figures(float(document["train_images_per_sec"]), float(document["infer_images_per_sec"]),
+                           document)
+        except (ValueError, KeyError, TypeError):
+            return None
+    return None
+
+
+def run_bench(venv: Path, script: Path, steps: int, batch_size: int, runner: Runner) -> Figures:
+    """Copy the benchmark to a temp folder and run it with the venv's python (so the venv imports only TF)."""
+    with tempfile.TemporaryDirectory(prefix="setupkit-bench-") as folder:
+        copy = Path(folder) / script.name
+        shutil.copyfile(script, copy)
+        done = runner.run([str(venv_python(venv)), str(copy), "--json", "--steps", str(steps),
+                           "--batch-size", str(batch_size)], BENCH_TIMEOUT)
+    figures = parse_bench_output(done.stdout) if done.returncode == 0 else None
+    if figures is None:
+        raise ActionFailed(f"the benchmark failed in {venv} ({last_line(done)}); log: {runner.log.path}")
+    return figures
+
+
+def ratios(built: Figures, stock: Figures | None) -> dict[str, float] | None:
+    """built / stock for training and inference: above 1.0 the source build is faster."""
+    if stock is None or stock.train_images_per_sec <= 0 or stock.infer_images_per_sec <= 0:
+        return None
+    return {"train": round(built.train_images_per_sec / stock.train_images_per_sec, 3),
+            "infer": round(built.infer_images_per_sec / stock.infer_images_per_sec, 3)}

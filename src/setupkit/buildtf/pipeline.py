@@ -1,0 +1,134 @@
+"""Run a build plan: configure, build, find the wheel, install it and measure it. Each step logs to one file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from setupkit import exitcodes
+from setupkit.buildtf import configure, measure
+from setupkit.buildtf.bazel import find_wheel, stream
+from setupkit.buildtf.log import BuildLog
+from setupkit.buildtf.plan import BuildPlan
+from setupkit.errors import ActionFailed, PreconditionError, SetupkitError
+
+
+class Ui(Protocol):
+    """What the pipeline tells the person watching (report.py draws it)."""
+
+    def info(self, text: str) -> None: ...
+
+    def bazelrc(self, text: str) -> None: ...
+
+    def build_line(self, line: str) -> None: ...
+
+    def build_started(self, argv: list[str]) -> None: ...
+
+    def build_finished(self) -> None: ...
+
+
+@dataclass
+class BuildResult:
+    configure_given: list[tuple[str, str]] = field(default_factory=list)
+    bazelrc: str | None = None
+    wheel: Path | None = None
+    installed: bool = False
+    benchmark: dict | None = None
+
+
+def refuse_if_missing(plan: BuildPlan) -> None:
+    """Exit 3 with every missing prerequisite and its fix, before anything runs."""
+    if plan.missing:
+        raise PreconditionError("; ".join(finding.line() for finding in plan.missing))
+
+
+def execute(plan: BuildPlan, ui: Ui, runner_factory: Callable[[BuildLog], measure.Runner] = measure.Runner,
+            with_pip: bool = True) -> BuildResult:
+    refuse_if_missing(plan)
+    log = BuildLog(plan.log)
+    ui.info(f"log: {log.path}")
+    result, step = BuildResult(), "configure"
+    try:
+        result.configure_given = _configure(plan, log)
+        result.bazelrc = configure.read_bazelrc(plan.source.path)
+        ui.bazelrc(result.bazelrc)
+        step = "the build"
+        result.wheel = _build(plan, ui, log)
+        ui.info(f"wheel: {result.wheel}")
+        if plan.options.install:
+            step = "install and benchmark"
+            result.benchmark = _install_and_measure(plan, result.wheel, ui, runner_factory(log), with_pip)
+            result.installed = True
+    except KeyboardInterrupt:
+        raise SetupkitError(f"interrupted during {step}; log: {log.path}", exitcodes.INTERRUPTED) from None
+    finally:
+        log.close()
+    return result
+
+
+def _configure(plan: BuildPlan, log: BuildLog) -> list[tuple[str, str]]:
+    log.section("./configure" + (" (answers from the environment)" if plan.options.non_interactive else ""))
+    if plan.options.non_interactive:
+        configure.run_non_interactive(plan.source.path, plan.configure_env, log)
+        return list(plan.configure_env.items())
+    full_answers = configure.answers_for(plan.choices)
+    return configure.run_interactive(plan.source.path, full_answers, log)
+
+
+def _build(plan: BuildPlan, ui: Ui, log: BuildLog) -> Path:
+    output_dir = plan.options.output_dir.expanduser().resolve()
+    for argv in plan.commands:
+        if not argv[0].startswith("./"):
+            ui.build_started(argv)
+        try:
+            status = stream(argv, plan.source.path, log, ui.build_line)
+        finally:
+            ui.build_finished()
+        if status != 0:
+            raise ActionFailed(f"{' '.join(argv[:2])} failed with exit {status}; log: {log.path}")
+    wheel = find_wheel(plan.source.path, output_dir, plan.source.minor)
+    if wheel is None:
+        raise ActionFailed(f"the build finished but left no wheel; log: {log.path}")
+    return wheel
+
+
+def stock_requirement(plan: BuildPlan) -> str:
+    """The official wheel of the same version: tensorflow-cpu, or tensorflow[and-cuda] for a CUDA build."""
+    name = "tensorflow[and-cuda]" if plan.options.cuda else "tensorflow-cpu"
+    return f"{name}=={plan.source.tf_version.replace('-', '')}"
+
+
+def _install_and_measure(plan: BuildPlan, wheel: Path, ui: Ui, runner: measure.Runner, with_pip: bool) -> dict:
+    options = plan.options
+    venv = options.venv.expanduser().resolve()
+    ui.info(f"installing {wheel.name} into {venv}")
+    measure.ensure_venv(options.python, venv, runner, with_pip)
+    done = measure.pip_install(venv, str(wheel), runner)
+    if done.returncode != 0:
+        raise ActionFailed(f"pip could not install {wheel.name} into {venv} ({measure.last_line(done)}); "
+                           f"log: {runner.log.path}")
+    ui.info(f"benchmarking the built wheel ({options.bench_steps} steps, batch {options.bench_batch_size})")
+    built = measure.run_bench(venv, options.bench_script, options.bench_steps, options.bench_batch_size, runner)
+    stock, stock_error = _measure_stock(plan, ui, runner, with_pip)
+    return {"venv": str(venv), "built": built.to_json(), "stock": stock.to_json() if stock else None,
+            "stock_requirement": stock_requirement(plan), "stock_error": stock_error,
+            "ratio": measure.ratios(built, stock)}
+
+
+def _measure_stock(plan: BuildPlan, ui: Ui, runner: measure.Runner,
+                   with_pip: bool) -> tuple[measure.Figures | None, str | None]:
+    """The stock wheel's figures, or why there are none (no network, no such version): never fatal."""
+    options, requirement = plan.options, stock_requirement(plan)
+    venv = options.stock_venv.expanduser().resolve()
+    ui.info(f"installing the stock {requirement} into {venv} for comparison")
+    try:
+        measure.ensure_venv(options.python, venv, runner, with_pip)
+        done = measure.pip_install(venv, requirement, runner)
+        if done.returncode != 0:
+            return None, f"pip could not install {requirement} ({measure.last_line(done)})"
+        return measure.run_bench(venv, options.bench_script, options.bench_steps, options.bench_batch_size,
+                                 runner), None
+    except SetupkitError as error:
+        return None, error.message

@@ -1,0 +1,142 @@
+"""What a TensorFlow build needs before it starts: Bazel, a compiler, Python headers, disk and memory.
+
+Each check returns a ``Finding`` that carries its fix; the plan refuses (exit 3) when one is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+MIN_FREE_GB = 30.0
+"""Free disk a TensorFlow build wants, in GB, both in the source folder and in Bazel's output root."""
+
+GIB_PER_JOB = 2
+"""RAM one Bazel compile job of TensorFlow wants; fewer jobs than cores beats the OOM killer."""
+
+BAZEL_OUTPUT_ROOT = Path("~/.cache/bazel")
+"""Where Bazel keeps its output base on Linux unless --output_user_root says otherwise."""
+
+BAZELISK_FIX = ("npm install -g @bazel/bazelisk, or download bazelisk-linux-amd64 from "
+                "https://github.com/bazelbuild/bazelisk/releases to /usr/local/bin/bazel and chmod +x it")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One prerequisite: ok or not, what was found, and the fix when missing."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+    def line(self) -> str:
+        return self.detail if self.ok else f"{self.detail}: {self.fix}"
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """The programs the build runs: Bazel (or bazelisk) and the compilers, None where absent."""
+
+    bazel: str | None
+    clang: str | None
+    gcc: str | None
+
+
+def find_toolchain(which: Callable[[str], str | None] = shutil.which) -> Toolchain:
+    """Look on PATH, as `command -v bazel bazelisk clang gcc` would."""
+    bazel = next((name for name in ("bazel", "bazelisk") if which(name)), None)
+    clang = which("clang") or next((which(f"clang-{v}") for v in (20, 19, 18, 17, 16) if which(f"clang-{v}")), None)
+    return Toolchain(bazel=bazel, clang=clang, gcc=which("gcc"))
+
+
+def check_bazel(tools: Toolchain, wanted: str | None) -> Finding:
+    pinned = f" (the tree pins Bazel {wanted}; bazelisk fetches it from .bazelversion)" if wanted else ""
+    if tools.bazel is None:
+        return Finding("bazel", False, "bazelisk not found", BAZELISK_FIX + pinned)
+    return Finding("bazel", True, f"{tools.bazel} on PATH{pinned}")
+
+
+def check_compiler(tools: Toolchain, tested_compiler: str | None) -> Finding:
+    tested = f" (this TensorFlow is tested with {tested_compiler})" if tested_compiler else ""
+    if tools.clang:
+        return Finding("compiler", True, f"clang: {tools.clang}{tested}")
+    if tools.gcc:
+        return Finding("compiler", True, f"gcc: {tools.gcc} (no clang found; Clang is the default since "
+                                         f"TF 2.13){tested}")
+    return Finding("compiler", False, "no C/C++ compiler found", f"apt-get install clang{tested}")
+
+
+def python_include(python: str) -> str | None:
+    """sysconfig's include folder of ``python`` (in-process for this interpreter)."""
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        import sysconfig
+
+        return sysconfig.get_paths()["include"]
+    try:
+        done = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None
+
+
+def check_python_headers(python: str, include: str | None) -> Finding:
+    if include and Path(include, "Python.h").is_file():
+        return Finding("python-headers", True, f"Python.h in {include}")
+    return Finding("python-headers", False, f"Python headers missing for {python} (no Python.h in {include})",
+                   "apt-get install python3-dev (dnf install python3-devel on RHEL)")
+
+
+def existing_parent(path: Path) -> Path:
+    """The path itself or its nearest existing ancestor (Bazel's cache may not exist yet)."""
+    path = path.expanduser()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_disk(label: str, path: Path, min_free_gb: float,
+               disk_usage: Callable[[Path], object] = shutil.disk_usage) -> Finding:
+    free_gb = disk_usage(existing_parent(path)).free / 1e9  # type: ignore[attr-defined]
+    detail = f"{free_gb:.0f} GB free for {label} ({path})"
+    if free_gb >= min_free_gb:
+        return Finding(f"disk:{label}", True, detail)
+    return Finding(f"disk:{label}", False, f"only {detail}",
+                   f"a TensorFlow build wants >= {min_free_gb:.0f} GB there: free space or build elsewhere")
+
+
+def check_venv_module(python: str) -> Finding:
+    """`python -m venv` needs ensurepip (Debian ships it apart, in python3-venv)."""
+    import importlib.util
+
+    if os.path.realpath(python) != os.path.realpath(sys.executable) or importlib.util.find_spec("ensurepip"):
+        return Finding("venv", True, "python -m venv available")
+    return Finding("venv", False, "python -m venv cannot install pip (no ensurepip)",
+                   "apt-get install python3-venv, or use --no-install")
+
+
+@dataclass(frozen=True)
+class Jobs:
+    count: int
+    reason: str
+
+
+def choose_jobs(cpu_count: int | None, memory_mib: int | None, asked: int | None = None) -> Jobs:
+    """--jobs: as asked, else min(cores, GiB of RAM // 2): a TensorFlow compile job wants ~2 GB."""
+    if asked is not None:
+        return Jobs(max(1, asked), f"--jobs {asked} as asked")
+    cores = cpu_count or os.cpu_count() or 1
+    if memory_mib is None:
+        return Jobs(cores, f"{cores} CPUs; memory unknown, so one job per CPU")
+    memory_gib = memory_mib // 1024
+    by_memory = memory_gib // GIB_PER_JOB
+    count = max(1, min(cores, by_memory))
+    limit = "memory" if by_memory < cores else "CPUs"
+    return Jobs(count, f"{cores} CPUs and {memory_gib} GiB RAM at ~{GIB_PER_JOB} GB per job: "
+                       f"{count} job{'s' if count != 1 else ''} (limited by {limit})")

@@ -1,0 +1,144 @@
+"""What build-tf prints: the plan, the live build progress, the result, and the JSON document."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from rich.console import Console
+
+from setupkit.buildtf import cpuflags
+from setupkit.buildtf.bazel import parse_progress
+from setupkit.buildtf.pipeline import BuildResult
+from setupkit.buildtf.plan import BuildPlan
+
+SCHEMA = "setupkit-build-tf/1"
+
+
+def allowed_flags_line(plan: BuildPlan) -> str:
+    if plan.cpu_flags is None:
+        return "unknown (no CPU flags could be read)"
+    return " ".join(cpuflags.auto_flags(plan.cpu_flags)) or "none of SSE4.1/SSE4.2/AVX/AVX2/FMA/AVX-512"
+
+
+def plan_lines(plan: BuildPlan) -> list[str]:
+    """The plan as `label  value` lines, the same for --dry-run and before a real build."""
+    source, options = plan.source, plan.options
+    lines = [f"source:            {source.path}",
+             f"TensorFlow:        {source.tf_version}",
+             f"Bazel:             {source.bazel_version or 'not pinned (no .bazelversion)'}",
+             f"this CPU allows:   {allowed_flags_line(plan)}",
+             f"CC_OPT_FLAGS:      {' '.join(plan.cc_opt_flags)}   (--cpu-flags {options.cpu_flags})"]
+    if options.cuda:
+        lines.append(f"CUDA:              compute capabilities {plan.capabilities}")
+    lines.append(f"jobs:              {plan.jobs.reason}")
+    lines += [f"prerequisite:      {'ok     ' if f.ok else 'MISSING'} {f.line()}" for f in plan.findings]
+    lines += _configure_lines(plan)
+    lines += [f"command:           {shlex.join(argv)}" for argv in [plan.configure_argv, *plan.commands]]
+    lines += _install_lines(plan)
+    lines.append(f"log:               {plan.log}")
+    lines += [f"note:              {note}" for note in plan.notes]
+    return lines
+
+
+def _configure_lines(plan: BuildPlan) -> list[str]:
+    if plan.options.non_interactive:
+        return [f"configure env:     {name}={shlex.quote(value)}" for name, value in plan.configure_env.items()]
+    return [f"configure answer:  {key} = {value!r}" for key, value in plan.answers.items()]
+
+
+def _install_lines(plan: BuildPlan) -> list[str]:
+    options = plan.options
+    if not options.install:
+        return ["install:           no (--no-install)"]
+    return [f"install:           the built wheel into the venv {options.venv.expanduser().resolve()}",
+            f"compare with:      the stock wheel in {options.stock_venv.expanduser().resolve()}",
+            f"benchmark:         {options.bench_script.name} --steps {options.bench_steps} "
+            f"--batch-size {options.bench_batch_size} in each venv"]
+
+
+def result_lines(result: BuildResult) -> list[str]:
+    lines = [f"wheel:             {result.wheel or 'none'}"]
+    bench = result.benchmark
+    if bench is None:
+        return lines
+    built = bench["built"]
+    lines.append(f"built wheel:       train {built['train_images_per_sec']:.1f} images/s, "
+                 f"infer {built['infer_images_per_sec']:.1f} images/s")
+    if bench["stock"] is None:
+        lines.append(f"stock wheel:       not measured: {bench['stock_error']} (the built wheel's figures alone)")
+        return lines
+    stock, ratio = bench["stock"], bench["ratio"]
+    lines.append(f"stock wheel:       train {stock['train_images_per_sec']:.1f} images/s, "
+                 f"infer {stock['infer_images_per_sec']:.1f} images/s ({bench['stock_requirement']})")
+    if ratio:
+        lines.append(f"built / stock:     train x{ratio['train']:.2f}, infer x{ratio['infer']:.2f}")
+    return lines
+
+
+def json_document(plan: BuildPlan, result: BuildResult | None, dry_run: bool) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA, "dry_run": dry_run, "source": str(plan.source.path), "tf_version": plan.source.tf_version,
+        "bazel_version": plan.source.bazel_version, "cc_opt_flags": " ".join(plan.cc_opt_flags),
+        "cpu_flags_allowed": cpuflags.auto_flags(plan.cpu_flags) if plan.cpu_flags is not None else None,
+        "cuda_capabilities": plan.capabilities, "jobs": plan.jobs.count, "jobs_reason": plan.jobs.reason,
+        "configure_answers": dict(result.configure_given) if result and result.configure_given else
+        (plan.configure_env if plan.options.non_interactive else plan.answers),
+        "commands": [plan.configure_argv, *plan.commands],
+        "prerequisites": [{"name": f.name, "ok": f.ok, "detail": f.detail, "fix": f.fix} for f in plan.findings],
+        "notes": plan.notes, "log": str(plan.log),
+        "wheel": str(result.wheel) if result and result.wheel else None,
+        "installed": bool(result and result.installed),
+        "benchmark": result.benchmark if result else None,
+    }
+
+
+class ConsoleUi:
+    """Draws the pipeline on a rich console: info lines, the bazelrc, and Bazel's progress as a bar."""
+
+    PRINT_EVERY = 10
+    """On a non-terminal (a log, CI) one progress line per this many percent, instead of a live bar."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._progress = None
+        self._task = None
+        self._last_decile = -1
+
+    def info(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def bazelrc(self, text: str) -> None:
+        self.info(".tf_configure.bazelrc:")
+        for line in text.splitlines():
+            self.info(f"  {line}")
+
+    def build_started(self, argv: list[str]) -> None:
+        self.info(f"$ {shlex.join(argv)}")
+        if self.console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), console=self.console, transient=False)
+            self._task = self._progress.add_task("bazel", total=None)
+            self._progress.start()
+
+    def build_line(self, line: str) -> None:
+        progress = parse_progress(line)
+        if progress is None:
+            if line.startswith(("ERROR:", "FAILED:", "Target ")) or "wheel" in line and line.startswith("INFO:"):
+                self.info(line)
+            return
+        if self._progress is not None:
+            self._progress.update(self._task, completed=progress.done, total=progress.total,
+                                  description=progress.text[:60])
+            return
+        decile = progress.done * 100 // max(progress.total, 1) // self.PRINT_EVERY
+        if decile != self._last_decile:
+            self._last_decile = decile
+            self.info(f"[{progress.done:,} / {progress.total:,}] {progress.text}")
+
+    def build_finished(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+        self._progress, self._task, self._last_decile = None, None, -1
