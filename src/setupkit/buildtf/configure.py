@@ -185,8 +185,9 @@ def run_interactive(source: Path, answers: dict[str, str], log: BuildLog, *, idl
     """Run ./configure on a terminal and answer it; returns (prompt key, answer) in the order asked."""
     import pexpect
 
-    child = pexpect.spawn("./configure", cwd=str(source), encoding="utf-8", codec_errors="replace", echo=False,
-                          env=dict(os.environ), timeout=idle)
+    # pexpect looks the program up from its own working folder, so it gets the absolute path.
+    child = pexpect.spawn(str(source / "configure"), cwd=str(source), encoding="utf-8", codec_errors="replace",
+                          echo=False, env=dict(os.environ), timeout=idle)
     try:
         given = _converse(child, answers, log, idle, time.monotonic() + deadline)
     except KeyboardInterrupt:

@@ -1,0 +1,176 @@
+"""The pure parts of build-tf: version files, Bazel progress lines, CPU flags, jobs, prompts and commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from setupkit import exitcodes
+from setupkit.buildtf import bazel, configure, cpuflags, prereqs, source
+from setupkit.buildtf.plan import capabilities_for
+from setupkit.errors import SetupkitError
+
+
+def test_tf_version_from_bzl_and_setup_py():
+    assert source.parse_tf_version_bzl('load("//x:y.bzl", "z")\nTF_VERSION = "2.20.0"\nMAJOR = 2\n') == "2.20.0"
+    assert source.parse_setup_py_version("import os\n_VERSION = '2.12.0'\n") == "2.12.0"
+    assert source.parse_tf_version_bzl("# TF_VERSION = nothing\n") is None
+    assert source.version_tuple("2.21.0-rc1") == (2, 21)
+
+
+def test_bazelversion_skips_comments_and_blank_lines():
+    assert source.parse_bazelversion("\n# pinned for CI\n7.4.1\n") == "7.4.1"
+    assert source.parse_bazelversion("") is None
+
+
+def test_read_source_refuses_missing_and_non_tensorflow_folders(tmp_path):
+    with pytest.raises(SetupkitError) as missing:
+        source.read_source(tmp_path / "nowhere")
+    assert missing.value.exit_code == exitcodes.PRECONDITION and "git clone" in missing.value.message
+    (tmp_path / "configure").write_text("")
+    with pytest.raises(SetupkitError) as other:
+        source.read_source(tmp_path)
+    assert other.value.exit_code == exitcodes.PRECONDITION and "not a TensorFlow source tree" in other.value.message
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("[1 / 10] Compiling a.cc; 1s local", bazel.Progress(1, 10, "Compiling a.cc; 1s local")),
+    ("[12,345 / 23,456] Compiling tensorflow/core/x.cc; 38s local, 2 actions running",
+     bazel.Progress(12345, 23456, "Compiling tensorflow/core/x.cc; 38s local, 2 actions running")),
+    ("  [0 / 3] [Prepa] BazelWorkspaceStatusAction stable-status.txt  ",
+     bazel.Progress(0, 3, "[Prepa] BazelWorkspaceStatusAction stable-status.txt")),
+    ("INFO: Build completed successfully, 10 total actions", None),
+    ("ERROR: [1 / 2] is not a progress line here", None),
+])
+def test_parse_progress(line, expected):
+    assert bazel.parse_progress(line) == expected
+
+
+CPU = {"fpu", "sse4_1", "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl",
+       "avx512_vnni"}
+
+
+def test_cc_opt_flags_native_auto_and_list():
+    assert cpuflags.cc_opt_flags("native", None) == ["-march=native", "-Wno-sign-compare"]
+    assert cpuflags.cc_opt_flags("auto", CPU) == [
+        "-msse4.1", "-msse4.2", "-mavx", "-mavx2", "-mfma", "-mavx512f", "-mavx512cd", "-mavx512bw", "-mavx512dq",
+        "-mavx512vl", "-mavx512vnni", "-Wno-sign-compare"]
+    assert cpuflags.cc_opt_flags("auto", {"sse4_1", "sse4_2"}) == ["-msse4.1", "-msse4.2", "-Wno-sign-compare"]
+    assert cpuflags.cc_opt_flags("avx2, fma sse4.2 -O3 avx2", CPU) == [
+        "-mavx2", "-mfma", "-msse4.2", "-O3", "-Wno-sign-compare"]
+    assert cpuflags.cc_opt_flags("-mavx2 -Wno-sign-compare", CPU) == ["-mavx2", "-Wno-sign-compare"]
+
+
+def test_cc_opt_flags_refuses_unknown_names_and_auto_without_flags():
+    with pytest.raises(SetupkitError) as unknown:
+        cpuflags.cc_opt_flags("avx9000", CPU)
+    assert unknown.value.exit_code == exitcodes.USAGE and "avx9000" in unknown.value.message
+    with pytest.raises(SetupkitError) as blind:
+        cpuflags.cc_opt_flags("auto", None)
+    assert blind.value.exit_code == exitcodes.PRECONDITION and "--cpu-flags native" in blind.value.message
+
+
+def test_cpu_flags_from_facts_or_cpuinfo():
+    assert cpuflags.normalise_cpu_flags("avx AVX2 fma") == {"avx", "avx2", "fma"}
+    assert cpuflags.normalise_cpu_flags(None) is None
+    cpuinfo = "processor\t: 0\nflags\t\t: fpu sse4_1 avx2\nbugs\t\t: spectre\nprocessor\t: 1\nflags\t\t: fpu\n"
+    assert cpuflags.parse_cpuinfo_flags(cpuinfo) == {"fpu", "sse4_1", "avx2"}
+    assert cpuflags.flags_this_cpu_lacks(["-mavx2", "-mavx512f", "-O3"], {"avx2"}) == ["-mavx512f"]
+
+
+@pytest.mark.parametrize("cpus, memory_mib, asked, count, says", [
+    (16, 16 * 1024, None, 8, "limited by memory"),
+    (2, 24105, None, 2, "limited by CPUs"),
+    (8, 1024, None, 1, "1 job "),
+    (4, None, None, 4, "memory unknown"),
+    (4, 64 * 1024, 3, 3, "--jobs 3 as asked"),
+])
+def test_jobs_from_memory_and_cpus(cpus, memory_mib, asked, count, says):
+    jobs = prereqs.choose_jobs(cpus, memory_mib, asked)
+    assert jobs.count == count and says in jobs.reason
+
+
+class Usage:
+    def __init__(self, free_gb):
+        self.free = free_gb * 1e9
+
+
+def test_disk_check_wants_the_threshold_free(tmp_path):
+    assert prereqs.check_disk("the source tree", tmp_path, 30, lambda path: Usage(31)).ok
+    short = prereqs.check_disk("Bazel's output root", tmp_path / "not" / "yet", 30, lambda path: Usage(12))
+    assert not short.ok and "only 12 GB free" in short.line() and ">= 30 GB" in short.line()
+
+
+def test_missing_bazel_and_compiler_carry_their_fix():
+    none = prereqs.Toolchain(bazel=None, clang=None, gcc=None)
+    bazel_finding = prereqs.check_bazel(none, "7.4.1")
+    assert bazel_finding.line().startswith("bazelisk not found: npm install -g @bazel/bazelisk")
+    assert "7.4.1" in bazel_finding.line()
+    assert "apt-get install clang" in prereqs.check_compiler(none, "Clang 18.1.8").line()
+    headers = prereqs.check_python_headers("/usr/bin/python3", "/nowhere/include")
+    assert not headers.ok and "apt-get install python3-dev" in headers.line()
+
+
+REAL_2_20_CAPABILITIES = (
+    'Please specify a list of comma-separated CUDA compute capabilities you want to build with.\r\nYou can find '
+    'the compute capability of your device at: https://developer.nvidia.com/cuda-gpus. Each capability can be '
+    'specified as "x.y" or "compute_xy" to include both virtual and binary GPU code, or as "sm_xy" to only include '
+    'the binary code.\r\nPlease note that each additional compute capability significantly increases your build '
+    'time and binary size, and that TensorFlow only supports compute capabilities >= 3.5 [Default is: 3.5,7.0]: ')
+
+
+def test_match_prompt_waits_for_the_whole_prompt_and_answers_it():
+    answers = {"cuda_compute_capabilities": "8.9,9.0", "python_lib_path": ""}
+    assert configure.match_prompt(REAL_2_20_CAPABILITIES[:200], answers) is None
+    prompt, answer, rest = configure.match_prompt("\r\n\r\n" + REAL_2_20_CAPABILITIES, answers)
+    assert (prompt.key, answer, rest) == ("cuda_compute_capabilities", "8.9,9.0", "")
+    lib = ("Found possible Python library paths:\r\n  /usr/lib/python3/dist-packages\r\nPlease input the desired "
+           "Python library path to use.  Default is [/usr/lib/python3/dist-packages]\r\nnext")
+    prompt, answer, rest = configure.match_prompt(lib, answers)
+    assert (prompt.key, answer, rest) == ("python_lib_path", "", "next")
+
+
+def test_waiting_question_reads_the_last_line():
+    assert configure.waiting_question("You have bazel 7.4.1 installed.\r\n") is None
+    assert configure.waiting_question("x\r\nDo you want the frobnicator? [y/N]: ") == \
+        "Do you want the frobnicator? [y/N]:"
+    assert configure.waiting_question("Enter a path [/opt]") == "Enter a path [/opt]"
+    assert configure.waiting_question("") is None
+
+
+def test_build_commands_per_version(tmp_path):
+    out = Path("/tmp/tensorflow_pkg")
+    assert bazel.build_commands("bazel", (2, 20), False, 4, out) == [[
+        "bazel", "build", "//tensorflow/tools/pip_package:wheel", "--repo_env=USE_PYWRAP_RULES=1",
+        "--repo_env=WHEEL_NAME=tensorflow_cpu", "--config=opt", "--jobs=4"]]
+    assert bazel.build_commands("bazelisk", (2, 18), True, 2, out) == [[
+        "bazelisk", "build", "//tensorflow/tools/pip_package:wheel", "--repo_env=USE_PYWRAP_RULES=1",
+        "--repo_env=WHEEL_NAME=tensorflow", "--config=opt", "--config=cuda", "--config=cuda_wheel", "--jobs=2"]]
+    assert bazel.build_commands("bazel", (2, 15), False, 3, out) == [
+        ["bazel", "build", "--config=opt", "--jobs=3", "//tensorflow/tools/pip_package:build_pip_package"],
+        ["./bazel-bin/tensorflow/tools/pip_package/build_pip_package", "/tmp/tensorflow_pkg"]]
+
+
+def test_configure_env_for_cpu_and_cuda():
+    cpu = configure.Choices("/usr/bin/python3", False, None, "/usr/bin/clang", "/usr/bin/gcc", "-march=native -Wno-sign-compare")
+    assert configure.configure_env(cpu) == {
+        "PYTHON_BIN_PATH": "/usr/bin/python3", "TF_NEED_ROCM": "0", "TF_NEED_CUDA": "0", "TF_NEED_CLANG": "1",
+        "CLANG_COMPILER_PATH": "/usr/bin/clang", "TF_DOWNLOAD_CLANG": "0",
+        "CC_OPT_FLAGS": "-march=native -Wno-sign-compare", "TF_SET_ANDROID_WORKSPACE": "0",
+        "USE_DEFAULT_PYTHON_LIB_PATH": "1"}
+    cuda = configure.configure_env(configure.Choices("/usr/bin/python3", True, "8.9", None, "/usr/bin/gcc", "-O2"))
+    assert cuda["TF_NEED_CUDA"] == "1" and cuda["TF_CUDA_CLANG"] == "0"
+    assert cuda["GCC_HOST_COMPILER_PATH"] == "/usr/bin/gcc" and "CLANG_CUDA_COMPILER_PATH" not in cuda
+    assert cuda["HERMETIC_CUDA_COMPUTE_CAPABILITIES"] == cuda["TF_CUDA_COMPUTE_CAPABILITIES"] == "8.9"
+    assert cuda["HERMETIC_CUDA_VERSION"] == "" and "TF_NEED_CLANG" not in cuda
+
+
+def test_capabilities_from_the_gpus_or_asked_or_refused():
+    facts = {"gpu.compute_capabilities": ["9.0", "8.6", "9.0", "10.0"]}
+    assert capabilities_for(True, None, facts) == "8.6,9.0,10.0"
+    assert capabilities_for(True, "8.9, 9.0", facts) == "8.9,9.0"
+    assert capabilities_for(False, None, facts) is None
+    with pytest.raises(SetupkitError) as none:
+        capabilities_for(True, None, {"gpu.compute_capabilities": None})
+    assert none.value.exit_code == exitcodes.USAGE and "--cuda-capabilities" in none.value.message
