@@ -1,0 +1,6 @@
+"""`setupkit smoke-test`: train the CIFAR-10 tutorial model and measure it.
+
+dataset (official files, Keras cache, download or synthetic) -> input pipeline (tf.data, or numpy for the
+JAX and PyTorch backends) -> Keras model (standalone_bench.py) -> train / evaluate -> result (rich | JSON).
+Nothing here imports a framework at module import: the backend is chosen through the environment first.
+"""

@@ -1,0 +1,121 @@
+"""Read the two official CIFAR-10 layouts into uint8 arrays, checking them as untrusted input.
+
+``cifar-10-batches-py``: pickled dicts with ``b'data'`` (N x 3072 uint8: 1024 red, 1024 green, 1024 blue values,
+each plane row-major) and ``b'labels'``. ``cifar-10-batches-bin``: records of 1 label byte + 3072 pixel bytes.
+
+Size rule: an official batch holds 10,000 records (a .bin file of exactly 30,730,000 bytes). Smaller folders
+(a subset, or test files) are accepted when every batch is a whole number of records, at least one, and all
+batches of the folder hold the same number of records; so a file cut short, on a record boundary or not, is
+refused. Any label above 9 is refused. Every error names the file and exits 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from setupkit.errors import PreconditionError
+from setupkit.smoke.safe_pickle import load_batch_dict
+
+PIXELS = 32 * 32 * 3
+RECORD = 1 + PIXELS
+OFFICIAL_RECORDS = 10_000
+TRAIN_BATCHES = 5
+
+
+@dataclass
+class Split:
+    images: np.ndarray
+    """uint8, N x 32 x 32 x 3 (channels last)."""
+    labels: np.ndarray
+    """uint8, N."""
+
+
+def to_channels_last(flat: np.ndarray) -> np.ndarray:
+    """N x 3072 channel planes -> N x 32 x 32 x 3, as one view-then-copy (no Python loop over images)."""
+    return np.ascontiguousarray(flat.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+
+
+def check_labels(labels: np.ndarray, path: Path) -> None:
+    if labels.size and int(labels.max()) > 9:
+        raise PreconditionError(f"{path}: malformed CIFAR-10 batch: label {int(labels.max())} is not a class 0-9")
+
+
+def read_binary_batch(path: Path) -> Split:
+    """One ``*.bin`` batch: a whole number of 3073-byte records, read with one ``frombuffer``."""
+    raw = _read(path)
+    if not raw or len(raw) % RECORD:
+        raise PreconditionError(f"{path}: malformed CIFAR-10 binary batch: {len(raw)} bytes is not a whole number "
+                                f"of {RECORD}-byte records (an official batch is {OFFICIAL_RECORDS * RECORD:,} bytes)")
+    records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, RECORD)
+    labels = records[:, 0].copy()
+    check_labels(labels, path)
+    return Split(to_channels_last(records[:, 1:]), labels)
+
+
+def read_python_batch(path: Path) -> Split:
+    """One pickled batch, through the restricted unpickler."""
+    batch = load_batch_dict(path)
+    data, labels = batch.get(b"data"), batch.get(b"labels")
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != PIXELS:
+        shape = getattr(data, "shape", None)
+        raise PreconditionError(f"{path}: malformed CIFAR-10 batch: b'data' must be a uint8 N x {PIXELS} array "
+                                f"(found {type(data).__name__} {shape})")
+    if not isinstance(labels, (list, np.ndarray)) or len(labels) != len(data) or not len(data):
+        raise PreconditionError(f"{path}: malformed CIFAR-10 batch: b'labels' must list one label per image "
+                                f"({len(data)} images)")
+    label_array = _labels_array(labels, path)
+    check_labels(label_array, path)
+    return Split(to_channels_last(data), label_array)
+
+
+def _labels_array(labels, path: Path) -> np.ndarray:
+    array = np.asarray(labels)
+    if array.dtype.kind not in "iu" or array.ndim != 1 or (array.size and int(array.min()) < 0):
+        raise PreconditionError(f"{path}: malformed CIFAR-10 batch: b'labels' must be integers 0-9")
+    return array.astype(np.uint8)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise PreconditionError(f"{path}: cannot read it ({error.strerror})") from None
+
+
+@dataclass(frozen=True)
+class Layout:
+    source: str
+    train_names: tuple[str, ...]
+    test_name: str
+    reader: object
+
+
+PYTHON = Layout("cifar-10-python", tuple(f"data_batch_{i}" for i in range(1, 6)), "test_batch", read_python_batch)
+BINARY = Layout("cifar-10-binary", tuple(f"data_batch_{i}.bin" for i in range(1, 6)), "test_batch.bin",
+                read_binary_batch)
+
+
+def read_folder(folder: Path, layout: Layout) -> tuple[Split, Split]:
+    """The training batches present (data_batch_1 at least) and the test batch of one layout's folder."""
+    names = [name for name in layout.train_names if (folder / name).is_file()]
+    for required in (layout.train_names[0], layout.test_name):
+        if not (folder / required).is_file():
+            raise PreconditionError(f"{folder / required}: missing; a CIFAR-10 folder holds "
+                                    f"{layout.train_names[0]}..{layout.train_names[-1][-5:]} and {layout.test_name}")
+    batches = {folder / name: layout.reader(folder / name) for name in [*names, layout.test_name]}
+    _check_same_size(batches)
+    train = [batches[folder / name] for name in names]
+    return Split(np.concatenate([b.images for b in train]), np.concatenate([b.labels for b in train])), \
+        batches[folder / layout.test_name]
+
+
+def _check_same_size(batches: dict[Path, Split]) -> None:
+    """All batches of a folder hold as many records as the largest: a shorter one was cut."""
+    largest = max(len(split.labels) for split in batches.values())
+    for path, split in batches.items():
+        if len(split.labels) != largest:
+            raise PreconditionError(f"{path}: truncated CIFAR-10 batch: {len(split.labels)} records where the "
+                                    f"folder's other batches hold {largest}")

@@ -1,0 +1,161 @@
+"""The smoke test from options to result document: environment, data, framework, training run(s), the CPU
+comparison, the references and the verdict. The CLI renders the document; nothing here prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from setupkit.errors import SetupkitError
+from setupkit.exitcodes import USAGE
+from setupkit.smoke import backend as backends
+from setupkit.smoke import dataset as datasets
+from setupkit.smoke import references, trainer, verdict
+
+SCHEMA = "setupkit-smoke-test/1"
+COMPARE_CPU_TIMEOUT_S = 900
+
+
+@dataclass
+class Options:
+    backend: str = "tensorflow"
+    gpus: str = "all"
+    memory_growth: bool = True
+    mixed_precision: bool = False
+    steps: int = 60
+    warmup: int = 10
+    epochs: int | None = None
+    batch_size: int = 128
+    data: str | None = None
+    synthetic: bool = False
+    download: bool = False
+    seed: int = 0
+    compare_cpu: bool = False
+    require_gpu: bool = False
+
+
+def run_smoke(options: Options, progress) -> dict:
+    started = time.perf_counter()
+    backends.prepare_environment(options.backend, options.gpus, options.memory_growth)
+    backends.require_framework(options.backend)
+    data = datasets.load(options.data, options.synthetic, options.download, options.seed)
+    keras = backends.import_keras(options.backend, options.memory_growth)
+    devices = backends.list_devices(options.backend)
+    gpus = [d for d in devices if d["type"] == "GPU"]
+    if options.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16" if gpus else "mixed_bfloat16")
+    document = base_document(options, data, devices, keras)
+    if options.require_gpu and not gpus:
+        return verdict.refuse_without_gpu(document, options.backend)
+    main, scaling = train(options, data, gpus, progress)
+    document.update(result_fields(main, scaling, options, data, devices, gpus))
+    if options.compare_cpu:
+        document["compare_cpu"] = compare_cpu(options, data, main.images_per_sec)
+    verdict.decide(document, main, options, references.nvidia_gpu_on_host())
+    document["wall_seconds"] = round(time.perf_counter() - started, 1)
+    return document
+
+
+def base_document(options: Options, data, devices: list[dict], keras) -> dict:
+    return {
+        "schema": SCHEMA, "status": "unknown", "backend": options.backend, "devices": devices,
+        "dataset": {"source": data.source, "path": data.path, "train_images": int(len(data.train.labels)),
+                    "test_images": int(len(data.test.labels)), "note": data.note},
+        "steps": None, "warmup": options.warmup, "batch_size": options.batch_size, "global_batch": None,
+        "images_per_sec": None, "loss_first": None, "loss_last": None, "test_accuracy": None,
+        "inference_images_per_sec": None, "trained_on": None, "scaling": None, "compare_cpu": None,
+        "mixed_precision": keras.mixed_precision.global_policy().name if options.mixed_precision else None,
+        "memory_growth": options.memory_growth, "reference": None, "failures": [], "warnings": [],
+        "versions": framework_versions(options.backend, keras),
+    }
+
+
+def framework_versions(backend: str, keras) -> dict:
+    module = sys.modules.get(backend)
+    return {"keras": keras.__version__, backend: getattr(module, "__version__", None)}
+
+
+def timed_steps(options: Options, train_images: int, replicas: int) -> int:
+    """--steps, or with --epochs the steps that cover that many passes over the training set, less warm-up."""
+    if options.epochs is None:
+        return options.steps
+    steps = options.epochs * (train_images // (options.batch_size * replicas)) - options.warmup
+    if steps < 1:
+        raise SetupkitError(f"--epochs {options.epochs}: fewer steps than the {options.warmup} warm-up ones on "
+                            f"{train_images} images; raise --epochs or lower --warmup", exit_code=USAGE)
+    return steps
+
+
+def plan_for(options: Options, data, replicas: int = 1, strategy=None, label: str = "training"):
+    steps = timed_steps(options, len(data.train.labels), replicas)
+    return trainer.RunPlan(options.backend, options.batch_size, options.warmup, steps, options.seed, strategy,
+                           replicas, label)
+
+
+def train(options: Options, data, gpus: list[dict], progress):
+    """One run; on TensorFlow with several GPUs, one GPU first and then all of them (MirroredStrategy)."""
+    if options.backend != "tensorflow" or len(gpus) < 2:
+        return trainer.run(data, plan_for(options, data), progress), None
+    import tensorflow as tf
+
+    one = trainer.run(data, plan_for(options, data, 1, tf.distribute.OneDeviceStrategy("/gpu:0"), "1 GPU"),
+                      progress)
+    mirrored = tf.distribute.MirroredStrategy()
+    replicas = mirrored.num_replicas_in_sync
+    every = trainer.run(data, plan_for(options, data, replicas, mirrored, f"{replicas} GPUs"), progress)
+    return every, scaling_block(replicas, one, every)
+
+
+def scaling_block(replicas: int, one, every) -> dict:
+    efficiency = None
+    if one.images_per_sec and every.images_per_sec:
+        efficiency = round(every.images_per_sec / (replicas * one.images_per_sec), 3)
+    return {"gpus": replicas, "one_gpu": _round(one.images_per_sec), "all_gpus": _round(every.images_per_sec),
+            "efficiency": efficiency, "per_replica_batch": None, "one_gpu_error": one.error}
+
+
+def result_fields(main, scaling, options: Options, data, devices, gpus) -> dict:
+    replicas = scaling["gpus"] if scaling else 1
+    if scaling:
+        scaling["per_replica_batch"] = options.batch_size
+    first, last = verdict.loss_ends(main.losses)
+    return {
+        "steps": timed_steps(options, len(data.train.labels), replicas), "global_batch": options.batch_size * replicas,
+        "images_per_sec": _round(main.images_per_sec), "loss_first": _round(first, 4), "loss_last": _round(last, 4),
+        "test_accuracy": _round(main.test_accuracy, 4),
+        "inference_images_per_sec": _round(main.inference_images_per_sec),
+        "trained_on": "GPU" if main.on_gpu else "CPU", "scaling": scaling,
+        "reference": references.standing(main.images_per_sec, devices, main.on_gpu, os.cpu_count()),
+    }
+
+
+def _round(value, digits: int = 1):
+    return None if value is None else round(float(value), digits)
+
+
+def compare_cpu(options: Options, data, gpu_images_per_sec: float | None) -> dict:
+    """The same smoke test on the CPU, in a fresh process with every GPU hidden; the GPU:CPU ratio."""
+    argv = [sys.executable, "-m", "setupkit", "smoke-test", *cpu_arguments(options, data)]
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", NO_COLOR="1")
+    try:
+        child = subprocess.run(argv, capture_output=True, text=True, timeout=COMPARE_CPU_TIMEOUT_S, env=env)
+        cpu = json.loads(child.stdout)["images_per_sec"]
+    except subprocess.TimeoutExpired:
+        return {"error": f"the CPU run took over {COMPARE_CPU_TIMEOUT_S} s; lower --steps"}
+    except (ValueError, KeyError, TypeError):
+        return {"error": f"the CPU run failed: {(child.stderr.strip().splitlines() or ['no output'])[-1]}"}
+    ratio = round(gpu_images_per_sec / cpu, 2) if gpu_images_per_sec and cpu else None
+    return {"cpu_images_per_sec": cpu, "gpu_to_cpu": ratio, "reference_gpu_to_cpu": references.GPU_TO_CPU_RATIO}
+
+
+def cpu_arguments(options: Options, data) -> list[str]:
+    args = ["--json", "--gpus", "none", "--backend", options.backend, "--batch-size", str(options.batch_size),
+            "--warmup", str(options.warmup), "--seed", str(options.seed)]
+    args += ["--epochs", str(options.epochs)] if options.epochs else ["--steps", str(options.steps)]
+    args += ["--data", data.path] if data.path else ["--synthetic"]
+    return args + (["--mixed-precision"] if options.mixed_precision else [])
+
