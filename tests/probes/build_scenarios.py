@@ -1,0 +1,765 @@
+"""Write the scenario snapshots under tests/snapshots/ (SNAPSHOT.md format) and their expected_facts.json.
+
+The folders are the fixtures and are committed; this script is how they were made, kept so that a scenario
+can be changed in one place. Run it from the repository root: ``python3 tests/probes/build_scenarios.py``.
+Each scenario holds only what the probes read, in the real formats of those files and programs; the expected
+facts are written here by hand, from what a person reading those files would conclude (never from the probes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2] / "tests" / "snapshots"
+SECUREBOOT_VAR = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+
+
+@dataclass
+class Scenario:
+    name: str
+    note: str
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    dirs: list[str] = field(default_factory=list)
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    nvml: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str | None] = field(default_factory=dict)
+    python: dict[str, Any] = field(default_factory=dict)
+    expected: dict[str, Any] = field(default_factory=dict)
+
+
+# -- real file formats -----------------------------------------------------------------------------------------
+
+
+def cpuinfo(model: str, family: int, model_id: int, stepping: int, mhz: str, cache: str, flags: str,
+            sockets: int, cores: int, threads: int, vendor: str = "GenuineIntel") -> str:
+    """A whole /proc/cpuinfo: one block per logical CPU, as the kernel prints it."""
+    blocks = []
+    per_socket = cores * threads
+    for cpu in range(sockets * per_socket):
+        socket, index = divmod(cpu, per_socket)
+        core = index % cores
+        apic = socket * 32 + core * 2 + index // cores
+        blocks.append(
+            f"processor\t: {cpu}\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel\t\t: {model_id}\n"
+            f"model name\t: {model}\nstepping\t: {stepping}\nmicrocode\t: 0x2f\ncpu MHz\t\t: {mhz}\n"
+            f"cache size\t: {cache}\nphysical id\t: {socket}\nsiblings\t: {per_socket}\ncore id\t\t: {core}\n"
+            f"cpu cores\t: {cores}\napicid\t\t: {apic}\ninitial apicid\t: {apic}\nfpu\t\t: yes\n"
+            f"fpu_exception\t: yes\ncpuid level\t: 22\nwp\t\t: yes\nflags\t\t: {flags}\n"
+            f"bugs\t\t: spectre_v1 spectre_v2 spec_store_bypass swapgs\nbogomips\t: 7200.00\n"
+            f"clflush size\t: 64\ncache_alignment\t: 64\naddress sizes\t: 39 bits physical, 48 bits virtual\n"
+            f"power management:\n\n"
+        )
+    return "".join(blocks)
+
+
+def meminfo(total_kb: int) -> str:
+    return (f"MemTotal:       {total_kb} kB\nMemFree:        {total_kb // 3} kB\n"
+            f"MemAvailable:   {total_kb // 2} kB\nBuffers:          204800 kB\nCached:          4194304 kB\n"
+            "SwapCached:            0 kB\n")
+
+
+def pci(scenario: Scenario, address: str, vendor: str, device: str, pci_class: str) -> None:
+    base = f"/sys/bus/pci/devices/{address}"
+    scenario.files[f"{base}/vendor"] = f"0x{vendor}\n"
+    scenario.files[f"{base}/device"] = f"0x{device}\n"
+    scenario.files[f"{base}/class"] = f"0x{pci_class}\n"
+
+
+def processes(scenario: Scenario, names: dict[int, str]) -> None:
+    for pid, name in names.items():
+        scenario.files[f"/proc/{pid}/comm"] = f"{name}\n"
+
+
+def dmi(scenario: Scenario, vendor: str, product: str, chassis: int) -> None:
+    scenario.files["/sys/class/dmi/id/sys_vendor"] = f"{vendor}\n"
+    scenario.files["/sys/class/dmi/id/product_name"] = f"{product}\n"
+    scenario.files["/sys/class/dmi/id/chassis_type"] = f"{chassis}\n"
+
+
+def kernel(scenario: Scenario, release: str, proc_version: str, headers: bool, lib: str = "/lib") -> None:
+    scenario.files["/proc/sys/kernel/osrelease"] = f"{release}\n"
+    scenario.files["/proc/version"] = f"{proc_version}\n"
+    if headers:
+        scenario.links[f"{lib}/modules/{release}/build"] = f"/usr/src/linux-headers-{release}"
+        scenario.dirs.append(f"/usr/src/linux-headers-{release}/include")
+    else:
+        scenario.dirs.append(f"{lib}/modules/{release}/kernel")
+
+
+def command(argv: list[str], returncode: int | None, stdout: str = "", stderr: str = "") -> dict[str, Any]:
+    return {"argv": argv, "returncode": returncode, "stdout": stdout, "stderr": stderr}
+
+
+def gpu(index: int, name: str, uuid: str, bus: str, total: int, used: int, cc: list[int],
+        display: bool | None, procs: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    device = {"index": index, "name": name, "uuid": uuid, "pci_bus_id": bus, "memory_total": total,
+              "memory_used": used, "compute_capability": cc, "persistence_mode": False, "mig_mode": None,
+              "display_active": display, "temperature_c": 41, "power_w": 21.3, "power_limit_w": 350.0,
+              "pcie_gen": [1, 4], "pcie_width": [16, 16], "processes": procs}
+    device.update(extra)
+    return device
+
+
+def smi_header(smi: str, driver: str, cuda: str | None, width: int = 89) -> str:
+    """The first lines of ``nvidia-smi`` as drivers from 470 on print them."""
+    cuda_text = f"CUDA Version: {cuda}" if cuda else ""
+    line = f"| NVIDIA-SMI {smi:<22}Driver Version: {driver:<15}{cuda_text}"
+    return ("Thu May 16 10:12:01 2024       \n+" + "-" * (width - 2) + "+\n" + line.ljust(width - 1) + "|\n+"
+            + "-" * (width - 2) + "+\n")
+
+
+NVML_NOT_FOUND = {"error": "NVMLError_LibraryNotFound", "message": "NVML Shared Library Not Found"}
+UBUNTU_BLACKLIST_CONF = (
+    "# This file lists those modules which we don't want to be loaded by\n"
+    "# alias expansion, usually so some other driver will be loaded for the\n"
+    "# device instead.\n\n# evbug is a debug tool that should be loaded explicitly\nblacklist evbug\n\n"
+    "# these drivers are very simple, the HID drivers are usually preferred\nblacklist usbmouse\n"
+    "blacklist usbkbd\n\n# replaced by e100\nblacklist eepro100\n"
+)
+NOUVEAU_BLACKLIST_CONF = "blacklist nouveau\noptions nouveau modeset=0\n"
+
+
+def os_release_ubuntu(version: str, point: str, codename: str, title: str) -> str:
+    return (f'PRETTY_NAME="Ubuntu {point} LTS"\nNAME="Ubuntu"\nVERSION_ID="{version}"\n'
+            f'VERSION="{point} LTS ({title})"\nVERSION_CODENAME={codename}\nID=ubuntu\nID_LIKE=debian\n'
+            'HOME_URL="https://www.ubuntu.com/"\nSUPPORT_URL="https://help.ubuntu.com/"\n'
+            'BUG_REPORT_URL="https://bugs.launchpad.net/ubuntu/"\n'
+            'PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-policy"\n'
+            f"UBUNTU_CODENAME={codename}\n")
+
+
+def lsb_release(version: str, codename: str, description: str) -> str:
+    return (f"DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE={version}\nDISTRIB_CODENAME={codename}\n"
+            f'DISTRIB_DESCRIPTION="{description}"\n')
+
+
+def python_json(executable: str, version: str, pip: str, packages: dict[str, str]) -> dict[str, Any]:
+    return {"executable": executable, "version": version, "bits": 64, "pip_version": pip,
+            "packages": dict(sorted({"pip": pip, **packages}.items()))}
+
+
+def base_expected() -> dict[str, Any]:
+    """The facts most scenarios share; each scenario states the rest (and may override these)."""
+    return {
+        "kernel.wsl": False, "host.virtualization": "none", "host.laptop": False,
+        "gpu.uuids": None, "gpu.compute_capabilities": None, "gpu.memory_total_mib": None,
+        "gpu.memory_used_mib": None, "gpu.processes": None, "gpu.display_active": None,
+        "driver.loaded": False, "driver.version": None, "driver.userspace_version": None,
+        "driver.open_kernel_module": None, "driver.nvml_error": None, "driver.cuda_max": None,
+        "nouveau.loaded": False, "nouveau.blacklisted": False,
+        "cuda.toolkit_version": None, "cuda.toolkit_path": None, "cuda.toolkits": [],
+        "cuda.pip_runtime_version": None, "cudnn.version": None, "cudnn.pip_version": None,
+        "display.manager": None, "display.manager_active": False, "display.graphical_session": False,
+        "secureboot.enabled": False, "reboot.required": False, "python.bits": 64,
+        "tensorflow.version": None, "tensorflow.package": None,
+        "env.cuda_visible_devices": None, "env.tf_force_gpu_allow_growth": None,
+    }
+
+
+HASWELL_FLAGS = (
+    "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 "
+    "ss ht tm pbe syscall nx pdpe1gb rdtscp lm constant_tsc arch_perfmon pebs bts rep_good nopl xtopology "
+    "nonstop_tsc aperfmperf eagerfpu pni pclmulqdq dtes64 monitor ds_cpl vmx est tm2 ssse3 fma cx16 xtpr pdcm "
+    "pcid sse4_1 sse4_2 movbe popcnt tsc_deadline_timer aes xsave avx f16c rdrand lahf_lm abm ida arat epb pln "
+    "pts dtherm tpr_shadow vnmi flexpriority ept vpid fsgsbase tsc_adjust bmi1 avx2 smep bmi2 erms invpcid "
+    "xsaveopt"
+)
+SKYLAKE_FLAGS = HASWELL_FLAGS.replace("xsaveopt", "mpx rdseed adx smap clflushopt intel_pt xsaveopt xsavec "
+                                      "xgetbv1 xsaves hwp hwp_notify hwp_act_window hwp_epp md_clear "
+                                      "flush_l1d")
+SKYLAKE_SP_FLAGS = SKYLAKE_FLAGS.replace("clflushopt", "avx512f avx512dq clflushopt clwb avx512cd avx512bw "
+                                         "avx512vl")
+ALDER_LAKE_FLAGS = SKYLAKE_FLAGS.replace("md_clear", "sha_ni umip pku ospke waitpkg gfni vaes vpclmulqdq rdpid "
+                                         "movdiri movdir64b fsrm md_clear serialize arch_lbr avx_vnni")
+NEHALEM_FLAGS = (
+    "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 "
+    "ss ht tm pbe syscall nx rdtscp lm constant_tsc arch_perfmon pebs bts rep_good nopl xtopology nonstop_tsc "
+    "aperfmperf eagerfpu pni dtes64 monitor ds_cpl vmx est tm2 ssse3 cx16 xtpr pdcm dca sse4_1 sse4_2 popcnt "
+    "lahf_lm ssbd ibrs ibpb stibp tpr_shadow vnmi flexpriority ept vpid dtherm ida spec_ctrl intel_stibp flush_l1d"
+)
+
+
+# -- the scenarios ---------------------------------------------------------------------------------------------
+
+
+def ubuntu1404() -> Scenario:
+    s = Scenario("ubuntu1404-upstart-lightdm", "Ubuntu 14.04 desktop under upstart, lightdm running, GeForce GTX 970 "
+                 "on the NVIDIA 352 driver (CUDA 7.5 runfile), cuDNN 5.1 in the toolkit, BIOS boot.")
+    s.files["/etc/os-release"] = (
+        'NAME="Ubuntu"\nVERSION="14.04.6 LTS, Trusty Tahr"\nID=ubuntu\nID_LIKE=debian\n'
+        'PRETTY_NAME="Ubuntu 14.04.6 LTS"\nVERSION_ID="14.04"\nHOME_URL="http://www.ubuntu.com/"\n'
+        'SUPPORT_URL="http://help.ubuntu.com/"\nBUG_REPORT_URL="http://bugs.launchpad.net/ubuntu/"\n')
+    s.files["/etc/lsb-release"] = lsb_release("14.04", "trusty", "Ubuntu 14.04.6 LTS")
+    s.files["/etc/debian_version"] = "jessie/sid\n"
+    kernel(s, "3.13.0-170-generic", "Linux version 3.13.0-170-generic (buildd@lgw01-amd64-027) (gcc version 4.8.4 "
+           "(Ubuntu 4.8.4-2ubuntu1~14.04.4) ) #220-Ubuntu SMP Thu May 9 12:40:49 UTC 2019", headers=True)
+    dmi(s, "Gigabyte Technology Co., Ltd.", "Z97X-UD3H", 3)
+    s.dirs.append("/sys/class/power_supply")
+    s.files["/proc/cpuinfo"] = cpuinfo("Intel(R) Core(TM) i7-4790K CPU @ 4.00GHz", 6, 60, 3, "4000.000",
+                                       "8192 KB", HASWELL_FLAGS, 1, 4, 2)
+    s.files["/proc/meminfo"] = meminfo(16342784)
+    pci(s, "0000:00:00.0", "8086", "0c00", "060000")
+    pci(s, "0000:01:00.0", "10de", "13c2", "030000")
+    pci(s, "0000:01:00.1", "10de", "0fbb", "040300")
+    s.files["/proc/modules"] = (
+        "nvidia_uvm 67139 0 - Live 0x0000000000000000 (POF)\n"
+        "nvidia 8642880 41 nvidia_uvm, Live 0x0000000000000000 (POF)\n"
+        "drm 303102 3 nvidia, Live 0x0000000000000000\n"
+        "snd_hda_intel 52355 3 - Live 0x0000000000000000\n")
+    s.files["/proc/driver/nvidia/version"] = (
+        "NVRM version: NVIDIA UNIX x86_64 Kernel Module  352.63  Sat Nov  7 21:25:42 PST 2015\n"
+        "GCC version:  gcc version 4.8.4 (Ubuntu 4.8.4-2ubuntu1~14.04) \n")
+    s.files["/proc/driver/nvidia/gpus/0000:01:00.0/information"] = (
+        "Model: \t\t GeForce GTX 970\nIRQ:   \t\t 46\nGPU UUID: \t GPU-3c6f2fbd-5a59-2c6e-04b0-3d8a6f81d2a1\n"
+        "Video BIOS: \t 84.04.2f.00.81\nBus Type: \t PCIe\nDMA Size: \t 40 bits\nDMA Mask: \t 0xffffffffff\n"
+        "Bus Location: \t 0000:01:00.0\nDevice Minor: \t 0\n")
+    s.files["/sys/module/nvidia/version"] = "352.63\n"
+    s.files["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.352.63"] = b""
+    s.links["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"] = "libnvidia-ml.so.352.63"
+    s.files["/etc/modprobe.d/blacklist.conf"] = UBUNTU_BLACKLIST_CONF
+    s.files["/etc/modprobe.d/nvidia-installer-disable-nouveau.conf"] = (
+        "# generated by nvidia-installer\n" + NOUVEAU_BLACKLIST_CONF)
+    s.files["/proc/cmdline"] = ("BOOT_IMAGE=/boot/vmlinuz-3.13.0-170-generic root=UUID=5b1e7a4c-0c1e-4f0e-9d55-"
+                                "2f3c4b6a7d81 ro quiet splash vt.handoff=7\n")
+    s.links["/usr/local/cuda"] = "/usr/local/cuda-7.5"
+    s.files["/usr/local/cuda-7.5/version.txt"] = "CUDA Version 7.5.18\n"
+    s.files["/usr/local/cuda-7.5/bin/nvcc"] = b""
+    s.files["/usr/local/cuda-7.5/include/cudnn.h"] = (
+        "/*\n * Copyright 2014-2016 NVIDIA Corporation.  All rights reserved.\n */\n\n"
+        "/*   cudnn : Neural Networks Library\n\n*/\n\n#if !defined(CUDNN_H_)\n#define CUDNN_H_\n\n"
+        "#define CUDNN_MAJOR      5\n#define CUDNN_MINOR      1\n#define CUDNN_PATCHLEVEL 10\n\n"
+        "#define CUDNN_VERSION    (CUDNN_MAJOR * 1000 + CUDNN_MINOR * 100 + CUDNN_PATCHLEVEL)\n")
+    s.files["/usr/local/cuda-7.5/lib64/libcudnn.so.5.1.10"] = b""
+    s.links["/usr/local/cuda-7.5/lib64/libcudnn.so.5"] = "libcudnn.so.5.1.10"
+    s.commands.append(command(["nvcc", "--version"], 0,
+                              "nvcc: NVIDIA (R) Cuda compiler driver\nCopyright (c) 2005-2015 NVIDIA Corporation\n"
+                              "Built on Tue_Aug_11_14:27:32_CDT_2015\nCuda compilation tools, release 7.5, V7.5.17\n"))
+    s.files["/etc/X11/default-display-manager"] = "/usr/sbin/lightdm\n"
+    s.files["/sbin/initctl"] = b""
+    s.files["/sbin/init"] = b""
+    processes(s, {1: "init", 412: "upstart-udev-br", 1020: "lightdm", 1046: "Xorg", 1102: "sshd",
+                  2210: "compiz", 2388: "bash", 2415: "python3"})
+    s.nvml = {"driver_version": "352.63", "cuda_driver_version": 7050, "nvml_version": "7.352.63", "devices": [
+        gpu(0, "GeForce GTX 970", "GPU-3c6f2fbd-5a59-2c6e-04b0-3d8a6f81d2a1", "0000:01:00.0", 4294770688,
+            276824064, [5, 2], True, [{"pid": 1046, "used_memory": 157286400, "name": "Xorg"},
+                                      {"pid": 2210, "used_memory": 62914560, "name": "compiz"}])]}
+    s.env = {"PATH": "/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+             "LD_LIBRARY_PATH": "/usr/local/cuda/lib64", "SSH_CONNECTION": "192.168.1.20 51234 192.168.1.31 22"}
+    s.python = python_json("/usr/bin/python3", "3.4.3", "1.5.4", {"numpy": "1.8.2", "setuptools": "3.3"})
+    s.expected = {
+        "os.id": "ubuntu", "os.version_id": "14.04", "os.pretty_name": "Ubuntu 14.04.6 LTS", "os.family": "debian",
+        "os.codename": "trusty", "kernel.release": "3.13.0-170-generic", "kernel.headers_installed": True,
+        "host.memory_mib": 15959, "cpu.model": "Intel(R) Core(TM) i7-4790K CPU @ 4.00GHz", "cpu.count": 8,
+        "cpu.flags": HASWELL_FLAGS.split(),
+        "gpu.count": 1, "gpu.names": ["GeForce GTX 970"], "gpu.pci_ids": ["10de:13c2"],
+        "gpu.uuids": ["GPU-3c6f2fbd-5a59-2c6e-04b0-3d8a6f81d2a1"], "gpu.compute_capabilities": ["5.2"],
+        "gpu.memory_total_mib": [4095], "gpu.memory_used_mib": [264],
+        "gpu.processes": [{"gpu": 0, "pid": 1046, "name": "Xorg", "used_mib": 150},
+                          {"gpu": 0, "pid": 2210, "name": "compiz", "used_mib": 60}],
+        "gpu.display_active": True,
+        "driver.loaded": True, "driver.version": "352.63", "driver.userspace_version": "352.63",
+        "driver.open_kernel_module": False, "driver.cuda_max": "7.5", "nouveau.blacklisted": True,
+        "cuda.toolkit_version": "7.5", "cuda.toolkit_path": "/usr/local/cuda-7.5", "cuda.toolkits": ["7.5"],
+        "cudnn.version": "5.1.10", "display.manager": "lightdm", "display.manager_active": True,
+        "display.init": "upstart", "python.executable": "/usr/bin/python3", "python.version": "3.4.3",
+        "pip.version": "1.5.4",
+    }
+    return s
+
+
+def ubuntu1604() -> Scenario:
+    s = Scenario("ubuntu1604-gtx-nouveau", "Ubuntu 16.04 desktop under systemd, lightdm running, a GeForce GTX "
+                 "1080 Ti driven by nouveau, no NVIDIA driver, EFI without Secure Boot, a kernel update pending.")
+    s.files["/etc/os-release"] = (
+        'NAME="Ubuntu"\nVERSION="16.04.7 LTS (Xenial Xerus)"\nID=ubuntu\nID_LIKE=debian\n'
+        'PRETTY_NAME="Ubuntu 16.04.7 LTS"\nVERSION_ID="16.04"\nHOME_URL="http://www.ubuntu.com/"\n'
+        'SUPPORT_URL="http://help.ubuntu.com/"\nBUG_REPORT_URL="http://bugs.launchpad.net/ubuntu/"\n'
+        'VERSION_CODENAME=xenial\nUBUNTU_CODENAME=xenial\n')
+    s.files["/etc/lsb-release"] = lsb_release("16.04", "xenial", "Ubuntu 16.04.7 LTS")
+    s.files["/etc/debian_version"] = "stretch/sid\n"
+    kernel(s, "4.15.0-142-generic", "Linux version 4.15.0-142-generic (buildd@lgw01-amd64-036) (gcc version 5.4.0 "
+           "20160609 (Ubuntu 5.4.0-6ubuntu1~16.04.12)) #146~16.04.1-Ubuntu SMP Tue Apr 13 09:27:15 UTC 2021",
+           headers=False)
+    dmi(s, "ASUSTeK COMPUTER INC.", "All Series", 3)
+    s.dirs.append("/sys/class/power_supply")
+    s.files["/proc/cpuinfo"] = cpuinfo("Intel(R) Core(TM) i7-6700K CPU @ 4.00GHz", 6, 94, 3, "4000.000",
+                                       "8192 KB", SKYLAKE_FLAGS, 1, 4, 2)
+    s.files["/proc/meminfo"] = meminfo(32856180)
+    pci(s, "0000:00:00.0", "8086", "191f", "060000")
+    pci(s, "0000:01:00.0", "10de", "1b06", "030000")
+    pci(s, "0000:01:00.1", "10de", "10ef", "040300")
+    s.files["/proc/modules"] = (
+        "nouveau 1822720 3 - Live 0x0000000000000000\nmxm_wmi 16384 1 nouveau, Live 0x0000000000000000\n"
+        "ttm 106496 1 nouveau, Live 0x0000000000000000\n"
+        "drm_kms_helper 172032 1 nouveau, Live 0x0000000000000000\n"
+        "drm 401408 6 nouveau,ttm,drm_kms_helper, Live 0x0000000000000000\n"
+        "wmi 24576 2 mxm_wmi,nouveau, Live 0x0000000000000000\n")
+    s.files["/etc/modprobe.d/blacklist.conf"] = UBUNTU_BLACKLIST_CONF
+    s.files["/proc/cmdline"] = "BOOT_IMAGE=/boot/vmlinuz-4.15.0-142-generic root=UUID=0d6f ro quiet splash\n"
+    s.files["/etc/X11/default-display-manager"] = "/usr/sbin/lightdm\n"
+    s.links["/etc/systemd/system/display-manager.service"] = "/lib/systemd/system/lightdm.service"
+    s.files["/lib/systemd/system/lightdm.service"] = "[Unit]\nDescription=Light Display Manager\n"
+    s.dirs.append("/run/systemd/system")
+    s.links["/var/run"] = "/run"
+    s.files["/run/reboot-required"] = "*** System restart required ***\n"
+    s.dirs.append("/sys/firmware/efi/efivars")
+    s.commands.append(command(["mokutil", "--sb-state"], 0, "SecureBoot disabled\n"))
+    processes(s, {1: "systemd", 388: "systemd-journal", 1130: "lightdm", 1158: "Xorg", 1210: "sshd",
+                  1987: "gnome-terminal-", 2004: "bash"})
+    s.nvml = dict(NVML_NOT_FOUND)
+    s.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "DISPLAY": ":0",
+             "XDG_SESSION_TYPE": "x11"}
+    s.python = python_json("/usr/bin/python3", "3.5.2", "8.1.1", {"setuptools": "20.7.0"})
+    s.expected = {
+        "os.id": "ubuntu", "os.version_id": "16.04", "os.pretty_name": "Ubuntu 16.04.7 LTS", "os.family": "debian",
+        "os.codename": "xenial", "kernel.release": "4.15.0-142-generic", "kernel.headers_installed": False,
+        "host.memory_mib": 32086, "cpu.model": "Intel(R) Core(TM) i7-6700K CPU @ 4.00GHz", "cpu.count": 8,
+        "cpu.flags": SKYLAKE_FLAGS.split(),
+        "gpu.count": 1, "gpu.names": ["NVIDIA GeForce GTX 1080 Ti"], "gpu.pci_ids": ["10de:1b06"],
+        "driver.nvml_error": "NVMLError_LibraryNotFound", "nouveau.loaded": True,
+        "display.manager": "lightdm", "display.manager_active": True, "display.init": "systemd",
+        "display.graphical_session": True, "reboot.required": True, "python.executable": "/usr/bin/python3",
+        "python.version": "3.5.2", "pip.version": "8.1.1",
+    }
+    return s
+
+
+def ubuntu2204_two_gpus() -> Scenario:
+    s = Scenario("ubuntu2204-two-gpus-cuda118", "Ubuntu 22.04 workstation, two GeForce RTX 3090 on driver 535 "
+                 "(working), CUDA 11.8 (the /usr/local/cuda link) beside 12.2, cuDNN 8.6 from the deb, "
+                 "CUDA_VISIBLE_DEVICES=1, no display manager, a training job on GPU 0.")
+    s.files["/etc/os-release"] = os_release_ubuntu("22.04", "22.04.4", "jammy", "Jammy Jellyfish")
+    s.files["/etc/lsb-release"] = lsb_release("22.04", "jammy", "Ubuntu 22.04.4 LTS")
+    s.files["/etc/debian_version"] = "bookworm/sid\n"
+    s.links["/lib"] = "usr/lib"
+    kernel(s, "5.15.0-105-generic", "Linux version 5.15.0-105-generic (buildd@lcy02-amd64-054) (gcc (Ubuntu "
+           "11.4.0-1ubuntu1~22.04) 11.4.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #115-Ubuntu SMP Mon Apr 15 "
+           "09:52:04 UTC 2024", headers=True, lib="/usr/lib")
+    dmi(s, "Supermicro", "SYS-7049GP-TRT", 17)
+    s.dirs.append("/sys/class/power_supply")
+    s.files["/proc/cpuinfo"] = cpuinfo("Intel(R) Xeon(R) W-2255 CPU @ 3.70GHz", 6, 85, 7, "3700.000",
+                                       "19712 KB", SKYLAKE_SP_FLAGS, 1, 10, 2)
+    s.files["/proc/meminfo"] = meminfo(131841232)
+    pci(s, "0000:00:00.0", "8086", "2020", "060000")
+    pci(s, "0000:17:00.0", "10de", "2204", "030000")
+    pci(s, "0000:17:00.1", "10de", "1aef", "040300")
+    pci(s, "0000:65:00.0", "10de", "2204", "030000")
+    pci(s, "0000:65:00.1", "10de", "1aef", "040300")
+    s.files["/proc/modules"] = (
+        "nvidia_uvm 1523712 2 - Live 0xffffffffc1a9d000 (POE)\n"
+        "nvidia_drm 77824 0 - Live 0xffffffffc1a89000 (POE)\n"
+        "nvidia_modeset 1314816 1 nvidia_drm, Live 0xffffffffc1946000 (POE)\n"
+        "nvidia 56778752 24 nvidia_uvm,nvidia_modeset, Live 0xffffffffbe400000 (POE)\n"
+        "drm_kms_helper 311296 1 nvidia_drm, Live 0xffffffffc06e1000\n")
+    s.files["/proc/driver/nvidia/version"] = (
+        "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.183.01  Sun May 12 19:39:15 UTC 2024\n"
+        "GCC version:  gcc version 12.3.0 (Ubuntu 12.3.0-1ubuntu1~22.04) \n")
+    s.files["/sys/module/nvidia/version"] = "535.183.01\n"
+    s.files["/etc/modprobe.d/blacklist.conf"] = UBUNTU_BLACKLIST_CONF
+    s.files["/etc/modprobe.d/blacklist-nouveau.conf"] = NOUVEAU_BLACKLIST_CONF
+    s.files["/proc/cmdline"] = "BOOT_IMAGE=/boot/vmlinuz-5.15.0-105-generic root=UUID=8e2a ro\n"
+    s.links["/usr/local/cuda"] = "cuda-11.8"
+    s.files["/usr/local/cuda-11.8/version.json"] = json.dumps(
+        {"cuda": {"name": "CUDA SDK", "version": "11.8.0"},
+         "cuda_cudart": {"name": "CUDA Runtime (cudart)", "version": "11.8.89"}}, indent=3) + "\n"
+    s.files["/usr/local/cuda-11.8/bin/nvcc"] = b""
+    s.files["/usr/local/cuda-12.2/version.json"] = json.dumps(
+        {"cuda": {"name": "CUDA SDK", "version": "12.2.2"},
+         "cuda_cudart": {"name": "CUDA Runtime (cudart)", "version": "12.2.140"}}, indent=3) + "\n"
+    s.files["/usr/local/cuda-12.2/bin/nvcc"] = b""
+    s.files["/usr/include/x86_64-linux-gnu/cudnn_version_v8.h"] = (
+        "/*\n * Copyright 2014-2022 NVIDIA Corporation. All rights reserved.\n */\n\n"
+        "/**\n * \\file: The master cuDNN version file.\n */\n\n#ifndef CUDNN_VERSION_H_\n"
+        "#define CUDNN_VERSION_H_\n\n#define CUDNN_MAJOR 8\n#define CUDNN_MINOR 6\n#define CUDNN_PATCHLEVEL 0\n\n"
+        "#define CUDNN_VERSION (CUDNN_MAJOR * 1000 + CUDNN_MINOR * 100 + CUDNN_PATCHLEVEL)\n\n"
+        "#endif /* CUDNN_VERSION_H */\n")
+    s.links["/etc/alternatives/cudnn_version_h"] = "/usr/include/x86_64-linux-gnu/cudnn_version_v8.h"
+    s.links["/usr/include/cudnn_version.h"] = "/etc/alternatives/cudnn_version_h"
+    s.files["/usr/lib/x86_64-linux-gnu/libcudnn.so.8.6.0"] = b""
+    s.links["/usr/lib/x86_64-linux-gnu/libcudnn.so.8"] = "libcudnn.so.8.6.0"
+    s.files["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.535.183.01"] = b""
+    s.links["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"] = "libnvidia-ml.so.535.183.01"
+    s.dirs.append("/run/systemd/system")
+    s.links["/var/run"] = "/run"
+    s.dirs.append("/sys/firmware/efi/efivars")
+    s.commands.append(command(["mokutil", "--sb-state"], 0, "SecureBoot disabled\n"))
+    s.commands.append(command(["nvidia-smi"], 0, smi_header("535.183.01", "535.183.01", "12.2")))
+    processes(s, {1: "systemd", 402: "systemd-journal", 1203: "sshd", 1388: "nvidia-persiste",
+                  48211: "python3", 48390: "tmux: server", 48391: "bash"})
+    gib = 1024 ** 3
+    s.nvml = {"driver_version": "535.183.01", "cuda_driver_version": 12020, "nvml_version": "12.535.183.01",
+              "devices": [
+                  gpu(0, "NVIDIA GeForce RTX 3090", "GPU-5d3e3b0f-3c38-7a8a-60e3-3a2e6c0f9b11", "00000000:17:00.0",
+                      24 * gib, 11027873792, [8, 6], False,
+                      [{"pid": 48211, "used_memory": 10485760000, "name": "python3"}]),
+                  gpu(1, "NVIDIA GeForce RTX 3090", "GPU-a0c9f4d2-7b1e-4c55-9e3a-6d2f1b8e4c70", "00000000:65:00.0",
+                      24 * gib, 289406976, [8, 6], False, [])]}
+    s.env = {"PATH": "/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+             "LD_LIBRARY_PATH": "/usr/local/cuda/lib64", "CUDA_VISIBLE_DEVICES": "1",
+             "TF_FORCE_GPU_ALLOW_GROWTH": "true", "SSH_CONNECTION": "10.0.0.5 50022 10.0.0.12 22"}
+    s.python = python_json("/home/user/venvs/tf/bin/python", "3.10.12", "24.0",
+                           {"tensorflow": "2.12.0", "keras": "2.12.0", "numpy": "1.23.5", "setuptools": "59.6.0"})
+    s.expected = {
+        "os.id": "ubuntu", "os.version_id": "22.04", "os.pretty_name": "Ubuntu 22.04.4 LTS", "os.family": "debian",
+        "os.codename": "jammy", "kernel.release": "5.15.0-105-generic", "kernel.headers_installed": True,
+        "host.memory_mib": 128751, "cpu.model": "Intel(R) Xeon(R) W-2255 CPU @ 3.70GHz", "cpu.count": 20,
+        "cpu.flags": SKYLAKE_SP_FLAGS.split(),
+        "gpu.count": 2, "gpu.names": ["NVIDIA GeForce RTX 3090", "NVIDIA GeForce RTX 3090"],
+        "gpu.pci_ids": ["10de:2204", "10de:2204"],
+        "gpu.uuids": ["GPU-5d3e3b0f-3c38-7a8a-60e3-3a2e6c0f9b11", "GPU-a0c9f4d2-7b1e-4c55-9e3a-6d2f1b8e4c70"],
+        "gpu.compute_capabilities": ["8.6", "8.6"], "gpu.memory_total_mib": [24576, 24576],
+        "gpu.memory_used_mib": [10517, 276],
+        "gpu.processes": [{"gpu": 0, "pid": 48211, "name": "python3", "used_mib": 10000}],
+        "gpu.display_active": False,
+        "driver.loaded": True, "driver.version": "535.183.01", "driver.userspace_version": "535.183.01",
+        "driver.open_kernel_module": False, "driver.cuda_max": "12.2", "nouveau.blacklisted": True,
+        "cuda.toolkit_version": "11.8", "cuda.toolkit_path": "/usr/local/cuda-11.8",
+        "cuda.toolkits": ["11.8", "12.2"], "cudnn.version": "8.6.0", "display.init": "systemd",
+        "python.executable": "/home/user/venvs/tf/bin/python", "python.version": "3.10.12", "pip.version": "24.0",
+        "tensorflow.version": "2.12.0", "tensorflow.package": "tensorflow",
+        "env.cuda_visible_devices": "1", "env.tf_force_gpu_allow_growth": "true",
+    }
+    return s
+
+
+def ubuntu2204_mismatch() -> Scenario:
+    s = Scenario("ubuntu2204-driver-mismatch", "Ubuntu 22.04 desktop whose NVIDIA driver was upgraded from "
+                 "535.104.05 to 535.183.01 without a reboot: the old kernel module is loaded, NVML and nvidia-smi "
+                 "refuse it (Driver/library version mismatch). gdm3, CUDA 12.2 from the deb, TensorFlow from pip.")
+    s.files["/etc/os-release"] = os_release_ubuntu("22.04", "22.04.3", "jammy", "Jammy Jellyfish")
+    s.files["/etc/lsb-release"] = lsb_release("22.04", "jammy", "Ubuntu 22.04.3 LTS")
+    s.files["/etc/debian_version"] = "bookworm/sid\n"
+    kernel(s, "6.5.0-35-generic", "Linux version 6.5.0-35-generic (buildd@lcy02-amd64-079) (x86_64-linux-gnu-gcc-12 "
+           "(Ubuntu 12.3.0-1ubuntu1~22.04) 12.3.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #35~22.04.1-Ubuntu SMP "
+           "PREEMPT_DYNAMIC Tue May  7 09:00:52 UTC 2", headers=True)
+    dmi(s, "Dell Inc.", "Precision 5820 Tower", 3)
+    s.dirs.append("/sys/class/power_supply")
+    s.files["/proc/cpuinfo"] = cpuinfo("Intel(R) Xeon(R) W-2133 CPU @ 3.60GHz", 6, 85, 4, "3600.000",
+                                       "8448 KB", SKYLAKE_SP_FLAGS, 1, 6, 2)
+    s.files["/proc/meminfo"] = meminfo(65589760)
+    pci(s, "0000:00:00.0", "8086", "2020", "060000")
+    pci(s, "0000:65:00.0", "10de", "2684", "030000")
+    pci(s, "0000:65:00.1", "10de", "22ba", "040300")
+    s.files["/proc/modules"] = (
+        "nvidia_uvm 1531904 0 - Live 0xffffffffc2a6b000 (POE)\n"
+        "nvidia_drm 98304 6 - Live 0xffffffffc2a4c000 (POE)\n"
+        "nvidia_modeset 1314816 12 nvidia_drm, Live 0xffffffffc2908000 (POE)\n"
+        "nvidia 56733696 606 nvidia_uvm,nvidia_modeset, Live 0xffffffffbf400000 (POE)\n")
+    s.files["/proc/driver/nvidia/version"] = (
+        "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 01:15:15 UTC 2023\n"
+        "GCC version:  gcc version 12.3.0 (Ubuntu 12.3.0-1ubuntu1~22.04) \n")
+    s.files["/proc/driver/nvidia/gpus/0000:65:00.0/information"] = (
+        "Model: \t\t NVIDIA GeForce RTX 4090\nIRQ:   \t\t 163\nGPU UUID: \t GPU-1f0a6c1e-8f8e-3d1b-77a2-5c9f4e2d0b31\n"
+        "Video BIOS: \t 95.02.18.80.5f\nBus Type: \t PCIe\nDMA Size: \t 47 bits\nDMA Mask: \t 0x7fffffffffff\n"
+        "Bus Location: \t 0000:65:00.0\nDevice Minor: \t 0\nGPU Excluded:\t No\n")
+    s.files["/sys/module/nvidia/version"] = "535.104.05\n"
+    s.files["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.535.183.01"] = b""
+    s.links["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"] = "libnvidia-ml.so.535.183.01"
+    s.files["/etc/modprobe.d/blacklist.conf"] = UBUNTU_BLACKLIST_CONF
+    s.files["/proc/cmdline"] = ("BOOT_IMAGE=/boot/vmlinuz-6.5.0-35-generic root=UUID=c41e ro quiet splash "
+                                "modprobe.blacklist=nouveau vt.handoff=7\n")
+    s.links["/usr/local/cuda"] = "/etc/alternatives/cuda"
+    s.links["/etc/alternatives/cuda"] = "/usr/local/cuda-12.2"
+    s.links["/usr/local/cuda-12"] = "/etc/alternatives/cuda-12"
+    s.links["/etc/alternatives/cuda-12"] = "/usr/local/cuda-12.2"
+    s.files["/usr/local/cuda-12.2/version.json"] = json.dumps(
+        {"cuda": {"name": "CUDA SDK", "version": "12.2.2"}}, indent=3) + "\n"
+    s.files["/usr/local/cuda-12.2/bin/nvcc"] = b""
+    s.files["/etc/X11/default-display-manager"] = "/usr/sbin/gdm3\n"
+    s.links["/etc/systemd/system/display-manager.service"] = "/lib/systemd/system/gdm3.service"
+    s.files["/lib/systemd/system/gdm3.service"] = "[Unit]\nDescription=GNOME Display Manager\n"
+    s.dirs.append("/run/systemd/system")
+    s.links["/var/run"] = "/run"
+    s.dirs.append("/sys/firmware/efi/efivars")
+    s.commands.append(command(["mokutil", "--sb-state"], 0, "SecureBoot disabled\n"))
+    s.commands.append(command(["nvidia-smi"], 18, "Failed to initialize NVML: Driver/library version mismatch\n"
+                                                  "NVML library version: 535.183\n"))
+    processes(s, {1: "systemd", 1544: "gdm3", 1562: "gdm-session-wor", 1590: "Xorg", 1702: "gnome-shell",
+                  2811: "sshd", 2840: "bash"})
+    s.nvml = {"error": "NVMLError_LibRmVersionMismatch", "message": "RM has detected an NVML/RM version mismatch."}
+    s.env = {"PATH": "/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+             "SSH_CONNECTION": "10.0.0.5 50022 10.0.0.40 22"}
+    s.python = python_json("/usr/bin/python3", "3.10.12", "22.0.2", {
+        "tensorflow": "2.15.1", "nvidia-cudnn-cu12": "8.9.4.25", "nvidia-cuda-runtime-cu12": "12.2.140",
+        "nvidia-cublas-cu12": "12.2.5.6"})
+    s.expected = {
+        "os.id": "ubuntu", "os.version_id": "22.04", "os.pretty_name": "Ubuntu 22.04.3 LTS", "os.family": "debian",
+        "os.codename": "jammy", "kernel.release": "6.5.0-35-generic", "kernel.headers_installed": True,
+        "host.memory_mib": 64052, "cpu.model": "Intel(R) Xeon(R) W-2133 CPU @ 3.60GHz", "cpu.count": 12,
+        "cpu.flags": SKYLAKE_SP_FLAGS.split(),
+        "gpu.count": 1, "gpu.names": ["NVIDIA GeForce RTX 4090"], "gpu.pci_ids": ["10de:2684"],
+        "driver.loaded": True, "driver.version": "535.104.05", "driver.userspace_version": "535.183.01",
+        "driver.open_kernel_module": False, "driver.nvml_error": "NVMLError_LibRmVersionMismatch",
+        "nouveau.blacklisted": True,
+        "cuda.toolkit_version": "12.2", "cuda.toolkit_path": "/usr/local/cuda-12.2", "cuda.toolkits": ["12.2"],
+        "cuda.pip_runtime_version": "12.2", "cudnn.pip_version": "8.9.4.25",
+        "display.manager": "gdm3", "display.manager_active": True, "display.init": "systemd",
+        "reboot.required": True, "python.executable": "/usr/bin/python3", "python.version": "3.10.12",
+        "pip.version": "22.0.2", "tensorflow.version": "2.15.1", "tensorflow.package": "tensorflow",
+    }
+    return s
+
+
+def wsl2() -> Scenario:
+    s = Scenario("wsl2-ubuntu2204", "WSL2 Ubuntu 22.04 on a laptop with a GeForce RTX 3070 Ti Laptop GPU: the "
+                 "Windows driver serves it through /usr/lib/wsl/lib (no nvidia kernel module, no PCI device), "
+                 "WSLg display, PID 1 is WSL's own init, TensorFlow with pip's CUDA.")
+    s.files["/etc/os-release"] = os_release_ubuntu("22.04", "22.04.3", "jammy", "Jammy Jellyfish")
+    s.files["/etc/lsb-release"] = lsb_release("22.04", "jammy", "Ubuntu 22.04.3 LTS")
+    s.files["/etc/debian_version"] = "bookworm/sid\n"
+    kernel(s, "5.15.153.1-microsoft-standard-WSL2", "Linux version 5.15.153.1-microsoft-standard-WSL2 "
+           "(root@941d701f84f1) (gcc (GCC) 11.2.0, GNU ld (GNU Binutils) 2.37) #1 SMP Fri Mar 29 23:14:13 UTC 2024",
+           headers=False, lib="/usr/lib")
+    s.files["/proc/cpuinfo"] = cpuinfo("12th Gen Intel(R) Core(TM) i7-12700H", 6, 154, 3, "2688.008", "24576 KB",
+                                       ALDER_LAKE_FLAGS.replace("rdrand", "rdrand hypervisor"), 1, 10, 2)
+    s.files["/proc/meminfo"] = meminfo(16235452)
+    s.dirs.append("/sys/bus/pci/devices")
+    s.files["/proc/modules"] = ""
+    s.files["/usr/lib/wsl/lib/libnvidia-ml.so.1"] = b""
+    s.files["/usr/lib/wsl/lib/libcuda.so.1"] = b""
+    s.files["/usr/lib/wsl/lib/nvidia-smi"] = b""
+    s.files["/proc/cmdline"] = "initrd=\\initrd.img WSL_ROOT_INIT=1 panic=-1 nr_cpus=20 hv_utils.timesync_implicit=1\n"
+    s.links["/sbin"] = "usr/sbin"
+    s.links["/usr/sbin/init"] = "/lib/systemd/systemd"
+    s.files["/usr/lib/systemd/systemd"] = b""
+    s.links["/lib"] = "usr/lib"
+    s.commands.append(command(["nvidia-smi"], 0, smi_header("550.76.01", "552.22", "12.4")))
+    processes(s, {1: "init", 4: "init", 5: "plan9", 312: "SessionLeader", 313: "Relay(314)", 314: "bash",
+                  455: "python3"})
+    s.nvml = {"driver_version": "552.22", "cuda_driver_version": 12040, "nvml_version": "12.550.76.01", "devices": [
+        gpu(0, "NVIDIA GeForce RTX 3070 Ti Laptop GPU", "GPU-8b7d2a44-31e9-0c5b-9f0e-62a1c7d3e5f8",
+            "00000000:01:00.0", 8589934592, 1073741824, [8, 6], None, [])]}
+    s.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/wsl/lib",
+             "DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0", "WSL_DISTRO_NAME": "Ubuntu-22.04"}
+    s.python = python_json("/home/user/.venv/bin/python", "3.10.12", "24.0", {
+        "tensorflow": "2.16.1", "nvidia-cuda-runtime-cu12": "12.3.101", "nvidia-cudnn-cu12": "8.9.7.29"})
+    s.expected = {
+        "os.id": "ubuntu", "os.version_id": "22.04", "os.pretty_name": "Ubuntu 22.04.3 LTS", "os.family": "debian",
+        "os.codename": "jammy", "kernel.release": "5.15.153.1-microsoft-standard-WSL2", "kernel.wsl": True,
+        "kernel.headers_installed": False, "host.virtualization": "wsl", "host.laptop": False,
+        "host.memory_mib": 15854, "cpu.model": "12th Gen Intel(R) Core(TM) i7-12700H", "cpu.count": 20,
+        "cpu.flags": ALDER_LAKE_FLAGS.replace("rdrand", "rdrand hypervisor").split(),
+        "gpu.count": 1, "gpu.names": ["NVIDIA GeForce RTX 3070 Ti Laptop GPU"], "gpu.pci_ids": None,
+        "gpu.uuids": ["GPU-8b7d2a44-31e9-0c5b-9f0e-62a1c7d3e5f8"], "gpu.compute_capabilities": ["8.6"],
+        "gpu.memory_total_mib": [8192], "gpu.memory_used_mib": [1024], "gpu.processes": [],
+        "gpu.display_active": None,
+        "driver.loaded": False, "driver.version": "552.22", "driver.userspace_version": "552.22",
+        "driver.cuda_max": "12.4", "cuda.pip_runtime_version": "12.3", "cudnn.pip_version": "8.9.7.29",
+        "display.init": "none", "display.graphical_session": True,
+        "python.executable": "/home/user/.venv/bin/python", "python.version": "3.10.12", "pip.version": "24.0",
+        "tensorflow.version": "2.16.1", "tensorflow.package": "tensorflow",
+    }
+    return s
+
+
+def centos7() -> Scenario:
+    s = Scenario("centos7-no-avx", "CentOS 7.9 on an HP ProLiant DL360 G6 with two Xeon X5570 (Nehalem: SSE4.2, "
+                 "no AVX), no NVIDIA GPU, no driver, BIOS boot, the system python 3.6 with pip 9.")
+    s.files["/etc/os-release"] = (
+        'NAME="CentOS Linux"\nVERSION="7 (Core)"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\n'
+        'PRETTY_NAME="CentOS Linux 7 (Core)"\nANSI_COLOR="0;31"\nCPE_NAME="cpe:/o:centos:centos:7"\n'
+        'HOME_URL="https://www.centos.org/"\nBUG_REPORT_URL="https://bugs.centos.org/"\n\n'
+        'CENTOS_MANTISBT_PROJECT="CentOS-7"\nCENTOS_MANTISBT_PROJECT_VERSION="7"\n'
+        'REDHAT_SUPPORT_PRODUCT="centos"\nREDHAT_SUPPORT_PRODUCT_VERSION="7"\n\n')
+    s.files["/etc/centos-release"] = "CentOS Linux release 7.9.2009 (Core)\n"
+    s.links["/etc/redhat-release"] = "centos-release"
+    s.files["/proc/sys/kernel/osrelease"] = "3.10.0-1160.el7.x86_64\n"
+    s.files["/proc/version"] = ("Linux version 3.10.0-1160.el7.x86_64 (mockbuild@kbuilder.bsys.centos.org) (gcc "
+                                "version 4.8.5 20150623 (Red Hat 4.8.5-44) (GCC) ) #1 SMP Mon Oct 19 16:18:59 UTC 2020\n")
+    s.links["/lib"] = "usr/lib"
+    s.links["/usr/lib/modules/3.10.0-1160.el7.x86_64/build"] = "/usr/src/kernels/3.10.0-1160.el7.x86_64"
+    s.dirs.append("/usr/src/kernels/3.10.0-1160.el7.x86_64/include")
+    dmi(s, "HP", "ProLiant DL360 G6", 23)
+    s.dirs.append("/sys/class/power_supply")
+    s.files["/proc/cpuinfo"] = cpuinfo("Intel(R) Xeon(R) CPU           X5570  @ 2.93GHz", 6, 26, 5, "2933.000",
+                                       "8192 KB", NEHALEM_FLAGS, 2, 4, 2)
+    s.files["/proc/meminfo"] = meminfo(49311048)
+    pci(s, "0000:00:00.0", "8086", "3406", "060000")
+    pci(s, "0000:01:03.0", "1002", "515e", "030000")
+    pci(s, "0000:02:00.0", "14e4", "1639", "020000")
+    s.files["/proc/modules"] = (
+        "bnx2 90196 0 - Live 0xffffffffc0345000\nhpsa 108544 3 - Live 0xffffffffc030f000\n"
+        "radeon 1500816 1 - Live 0xffffffffc0188000\nttm 114688 1 radeon, Live 0xffffffffc016b000\n")
+    s.files["/usr/lib/modprobe.d/dist-blacklist.conf"] = (
+        "#\n# Listing a module here prevents the hotplug scripts from loading it.\n"
+        "# Usually that'd be so that some other driver will bind it instead,\n"
+        "# no matter which driver happens to get probed first.  Sometimes user\n"
+        "# mode tools can also control driver binding.\n\n# watchdog drivers\nblacklist i8xx_tco\n\n"
+        "# framebuffer drivers\nblacklist aty128fb\nblacklist atyfb\nblacklist radeonfb\n"
+        "#blacklist nouveau\nblacklist nvidiafb\n")
+    s.files["/proc/cmdline"] = ("BOOT_IMAGE=/vmlinuz-3.10.0-1160.el7.x86_64 root=/dev/mapper/centos-root ro "
+                                "crashkernel=auto rd.lvm.lv=centos/root rhgb quiet LANG=en_US.UTF-8\n")
+    s.dirs.append("/run/systemd/system")
+    s.links["/var/run"] = "../run"
+    s.commands.append(command(["mokutil", "--sb-state"], 255, "", "EFI variables are not supported on this system\n"))
+    processes(s, {1: "systemd", 622: "systemd-journal", 901: "crond", 1033: "tuned", 1040: "sshd", 2202: "bash"})
+    s.nvml = dict(NVML_NOT_FOUND)
+    s.env = {"PATH": "/usr/local/bin:/usr/bin:/usr/local/sbin:/usr/sbin", "SSH_CONNECTION": "10.1.1.9 40022 10.1.1.30 22"}
+    s.python = python_json("/usr/bin/python3", "3.6.8", "9.0.3", {"setuptools": "39.2.0"})
+    s.expected = {
+        "os.id": "centos", "os.version_id": "7", "os.pretty_name": "CentOS Linux 7 (Core)", "os.family": "rhel",
+        "os.codename": None, "kernel.release": "3.10.0-1160.el7.x86_64", "kernel.headers_installed": True,
+        "host.memory_mib": 48155, "cpu.model": "Intel(R) Xeon(R) CPU           X5570  @ 2.93GHz", "cpu.count": 16,
+        "cpu.flags": NEHALEM_FLAGS.split(), "gpu.count": 0, "gpu.names": [], "gpu.pci_ids": [],
+        "driver.nvml_error": "NVMLError_LibraryNotFound", "display.init": "systemd",
+        "python.executable": "/usr/bin/python3", "python.version": "3.6.8", "pip.version": "9.0.3",
+    }
+    return s
+
+
+def laptop() -> Scenario:
+    s = Scenario("laptop-hybrid-secureboot", "Ubuntu 22.04 on a Lenovo Legion laptop: Intel Iris Xe beside a "
+                 "GeForce RTX 4060 Laptop GPU (hybrid, the display on the Intel GPU), driver 550 from Ubuntu's "
+                 "archive, gdm3 on X11, Secure Boot on (the module signed with the enrolled MOK), on battery.")
+    s.files["/etc/os-release"] = os_release_ubuntu("22.04", "22.04.4", "jammy", "Jammy Jellyfish")
+    s.files["/etc/lsb-release"] = lsb_release("22.04", "jammy", "Ubuntu 22.04.4 LTS")
+    s.files["/etc/debian_version"] = "bookworm/sid\n"
+    s.links["/lib"] = "usr/lib"
+    kernel(s, "6.5.0-28-generic", "Linux version 6.5.0-28-generic (buildd@lcy02-amd64-098) (x86_64-linux-gnu-gcc-12 "
+           "(Ubuntu 12.3.0-1ubuntu1~22.04) 12.3.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #29~22.04.1-Ubuntu SMP "
+           "PREEMPT_DYNAMIC Thu Apr  4 14:39:20 UTC 2", headers=True, lib="/usr/lib")
+    dmi(s, "LENOVO", "82WK", 10)
+    s.dirs.append("/sys/class/power_supply/AC")
+    s.dirs.append("/sys/class/power_supply/BAT0")
+    s.files["/proc/cpuinfo"] = cpuinfo("13th Gen Intel(R) Core(TM) i7-13700H", 6, 186, 2, "400.000", "24576 KB",
+                                       ALDER_LAKE_FLAGS, 1, 10, 2)
+    s.files["/proc/meminfo"] = meminfo(32542004)
+    pci(s, "0000:00:00.0", "8086", "a706", "060000")
+    pci(s, "0000:00:02.0", "8086", "a7a0", "030000")
+    pci(s, "0000:01:00.0", "10de", "28e0", "030000")
+    pci(s, "0000:01:00.1", "10de", "22be", "040300")
+    s.files["/proc/modules"] = (
+        "nvidia_uvm 1654784 0 - Live 0xffffffffc3a2d000 (POE)\n"
+        "nvidia_drm 114688 4 - Live 0xffffffffc3a0f000 (POE)\n"
+        "nvidia_modeset 1572864 3 nvidia_drm, Live 0xffffffffc3887000 (POE)\n"
+        "nvidia 62681088 24 nvidia_uvm,nvidia_modeset, Live 0xffffffffc1000000 (POE)\n"
+        "i915 3833856 47 - Live 0xffffffffc0c5d000\n")
+    s.files["/proc/driver/nvidia/version"] = (
+        "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.67  Tue Mar 12 23:54:15 UTC 2024\n"
+        "GCC version:  gcc version 12.3.0 (Ubuntu 12.3.0-1ubuntu1~22.04) \n")
+    s.files["/sys/module/nvidia/version"] = "550.67\n"
+    s.files["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.550.67"] = b""
+    s.links["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"] = "libnvidia-ml.so.550.67"
+    s.files["/etc/modprobe.d/blacklist.conf"] = UBUNTU_BLACKLIST_CONF
+    s.files["/usr/lib/modprobe.d/nvidia-kms.conf"] = (
+        "# This file was generated by nvidia-prime\n# Set value to 0 to disable modesetting\n"
+        "options nvidia-drm modeset=1\n")
+    s.files["/usr/lib/modprobe.d/blacklist-nvidia-nouveau.conf"] = (
+        "# blacklist nouveau for the NVIDIA driver\r\nblacklist nouveau\r\noptions nouveau modeset=0\r\n")
+    s.files["/proc/cmdline"] = "BOOT_IMAGE=/boot/vmlinuz-6.5.0-28-generic root=UUID=77ab ro quiet splash vt.handoff=7\n"
+    s.files["/etc/X11/default-display-manager"] = "/usr/sbin/gdm3\n"
+    s.links["/etc/systemd/system/display-manager.service"] = "/lib/systemd/system/gdm3.service"
+    s.files["/usr/lib/systemd/system/gdm3.service"] = "[Unit]\nDescription=GNOME Display Manager\n"
+    s.dirs.append("/run/systemd/system")
+    s.links["/var/run"] = "/run"
+    s.files[SECUREBOOT_VAR] = bytes([6, 0, 0, 0, 1])
+    s.commands.append(command(["mokutil", "--sb-state"], 0, "SecureBoot enabled\n"))
+    processes(s, {1: "systemd", 1402: "gdm3", 1420: "gdm-session-wor", 1451: "Xorg", 1610: "gnome-shell",
+                  2950: "gnome-terminal-", 2977: "bash"})
+    s.nvml = {"driver_version": "550.67", "cuda_driver_version": 12040, "nvml_version": "12.550.67", "devices": [
+        gpu(0, "NVIDIA GeForce RTX 4060 Laptop GPU", "GPU-0e5b3f7a-9c41-6d28-b3a1-7f2c8e4d6a90", "00000000:01:00.0",
+            8585740288, 15728640, [8, 9], False, [{"pid": 1451, "used_memory": 4194304, "name": "Xorg"},
+                                                  {"pid": 1610, "used_memory": 4194304, "name": "gnome-shell"}])]}
+    s.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "DISPLAY": ":1",
+             "XDG_SESSION_TYPE": "x11"}
+    s.python = python_json("/usr/bin/python3", "3.10.12", "22.0.2", {"setuptools": "59.6.0"})
+    s.expected = {
+        "os.id": "ubuntu", "os.version_id": "22.04", "os.pretty_name": "Ubuntu 22.04.4 LTS", "os.family": "debian",
+        "os.codename": "jammy", "kernel.release": "6.5.0-28-generic", "kernel.headers_installed": True,
+        "host.laptop": True, "host.memory_mib": 31779, "cpu.model": "13th Gen Intel(R) Core(TM) i7-13700H",
+        "cpu.count": 20, "cpu.flags": ALDER_LAKE_FLAGS.split(),
+        "gpu.count": 1, "gpu.names": ["NVIDIA GeForce RTX 4060 Laptop GPU"], "gpu.pci_ids": ["10de:28e0"],
+        "gpu.uuids": ["GPU-0e5b3f7a-9c41-6d28-b3a1-7f2c8e4d6a90"], "gpu.compute_capabilities": ["8.9"],
+        "gpu.memory_total_mib": [8188], "gpu.memory_used_mib": [15],
+        "gpu.processes": [{"gpu": 0, "pid": 1451, "name": "Xorg", "used_mib": 4},
+                          {"gpu": 0, "pid": 1610, "name": "gnome-shell", "used_mib": 4}],
+        "gpu.display_active": False,
+        "driver.loaded": True, "driver.version": "550.67", "driver.userspace_version": "550.67",
+        "driver.open_kernel_module": False, "driver.cuda_max": "12.4", "nouveau.blacklisted": True,
+        "display.manager": "gdm3", "display.manager_active": True, "display.init": "systemd",
+        "display.graphical_session": True, "secureboot.enabled": True,
+        "python.executable": "/usr/bin/python3", "python.version": "3.10.12", "pip.version": "22.0.2",
+    }
+    return s
+
+
+SCENARIOS = (ubuntu1404, ubuntu1604, ubuntu2204_two_gpus, ubuntu2204_mismatch, wsl2, centos7, laptop)
+
+
+# -- writing ---------------------------------------------------------------------------------------------------
+
+
+def write(scenario: Scenario, root: Path = ROOT) -> Path:
+    folder = root / scenario.name
+    if folder.exists():
+        shutil.rmtree(folder)
+    files = folder / "files"
+    files.mkdir(parents=True)
+    # Links first, shallowest first (files/lib -> usr/lib before anything below it), then folders and files
+    # placed through them.
+    for path, target in sorted(scenario.links.items(), key=lambda item: item[0].count("/")):
+        _make_link(files, path, target)
+    for path in scenario.dirs:
+        _inside(files, path).mkdir(parents=True, exist_ok=True)
+    for path, content in scenario.files.items():
+        dest = _inside(files, path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    _mark_empty_dirs(files)
+    _dump(folder / "manifest.json", {"format": "setupkit-snapshot", "version": 1,
+                                     "created": "2026-11-27T09:00:00Z", "note": scenario.note})
+    _dump(folder / "commands.json", scenario.commands)
+    _dump(folder / "nvml.json", scenario.nvml)
+    _dump(folder / "env.json", scenario.env)
+    _dump(folder / "python.json", scenario.python)
+    _dump(folder / "expected_facts.json", {**base_expected(), **scenario.expected})
+    return folder
+
+
+def _inside(files: Path, path: str) -> Path:
+    """Where a host path lies under files/, through the links already placed (files/lib -> usr/lib)."""
+    current = files
+    for part in path.strip("/").split("/"):
+        current = current / part
+        if current.is_symlink():
+            target = os.readlink(current)
+            current = (files / target.lstrip("/")) if target.startswith("/") else current.parent / target
+    return current
+
+
+def _make_link(files: Path, path: str, target: str) -> None:
+    dest = _inside(files, posixpath_dirname(path)) / path.rsplit("/", 1)[1]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(target, dest)
+
+
+def posixpath_dirname(path: str) -> str:
+    return path.rsplit("/", 1)[0] or "/"
+
+
+def _mark_empty_dirs(files: Path) -> None:
+    for folder, subdirs, names in os.walk(files):
+        if not subdirs and not names:
+            (Path(folder) / ".keep").write_bytes(b"")
+
+
+def _dump(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def main(names: list[str]) -> None:
+    for make in SCENARIOS:
+        scenario = make()
+        if not names or scenario.name in names:
+            print(write(scenario))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
