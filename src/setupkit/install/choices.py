@@ -1,0 +1,199 @@
+"""The decisions a GPU plan rests on: which driver branch (or keep the one that works), open or proprietary
+kernel modules, which CUDA toolkit, which TensorFlow. Pure functions of the facts and the options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from setupkit.errors import PreconditionError
+from setupkit.facts import Facts
+from setupkit.install import tables, versions
+from setupkit.install.distro import Distro
+from setupkit.install.gpus import oldest_compute_capability
+from setupkit.install.options import PlanOptions
+from setupkit.install.runfile import runfile_cuda_version
+from setupkit.install.tables import TfBuild
+
+
+@dataclass
+class Choices:
+    keep_driver: bool = False
+    branch: int | None = None
+    open_modules: bool = False
+    driver_cuda_max: str | None = None
+    toolkit: str | None = None
+    tensorflow: TfBuild | None = None
+    tensorflow_reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"keep_driver": self.keep_driver, "driver_branch": self.branch, "open_kernel_modules": self.open_modules,
+                "driver_cuda_max": self.driver_cuda_max, "cuda_toolkit": self.toolkit,
+                "tensorflow": self.tensorflow.version if self.tensorflow else None}
+
+
+def _lower(a: str | None, b: str | None) -> str | None:
+    known = [v for v in (a, b) if v]
+    return min(known, key=tables.cuda_version_sort_key) if known else None
+
+
+def driver_works(facts: Facts) -> bool:
+    """The nvidia module is loaded and NVML talks to it (in WSL: NVML answers through the Windows driver)."""
+    if facts.get("driver.nvml_error") or not facts.get("driver.version"):
+        return False
+    return bool(facts.get("driver.loaded") or facts.get("kernel.wsl"))
+
+
+def current_cuda_max(facts: Facts) -> str | None:
+    return facts.get("driver.cuda_max") or tables.cuda_max_for_driver(facts.get("driver.version"))
+
+
+def pick_tensorflow(python: str | None, ceiling: str | None, cc: float | None,
+                    system_cuda: str | None = None) -> TfBuild | None:
+    """The newest TensorFlow that runs on ``python`` and whose tested CUDA is within ``ceiling``. A build that
+    needs a system CUDA must also know this GPU generation, and match ``system_cuda`` when one is imposed."""
+    for build in tables.TF_BUILDS:
+        if not build.runs_on(python):
+            continue
+        if ceiling and tables.cuda_version_sort_key(build.cuda) > tables.cuda_version_sort_key(ceiling):
+            continue
+        if not build.pip_brings_cuda and not _system_cuda_fits(build, cc, system_cuda):
+            continue
+        return build
+    return None
+
+
+def _system_cuda_fits(build: TfBuild, cc: float | None, system_cuda: str | None) -> bool:
+    first = tables.first_cuda_for(cc)
+    if first and tables.cuda_version_sort_key(build.cuda) < tables.cuda_version_sort_key(first):
+        return False
+    return system_cuda is None or _same_soname(build.cuda, system_cuda)
+
+
+def _same_soname(a: str, b: str) -> bool:
+    """CUDA 11 and later keep one library soname per major version; before 11, each X.Y had its own."""
+    pa, pb = versions.major_minor(a), versions.major_minor(b)
+    return pa == pb or (pa[0] == pb[0] and pa[0] >= 11)
+
+
+def requested_cuda(options: PlanOptions) -> str | None:
+    """--cuda-version, or the version in the --cuda-runfile name; both given must agree (else exit 2)."""
+    from_runfile = runfile_cuda_version(options.cuda_runfile) if options.cuda_runfile else None
+    if from_runfile and options.cuda_version and versions.major_minor(options.cuda_version) != versions.major_minor(
+            from_runfile):
+        raise PreconditionError(f"--cuda-version {options.cuda_version} disagrees with the runfile's CUDA "
+                                f"{from_runfile}: give one of them", exit_code=2)
+    chosen = from_runfile or options.cuda_version
+    if chosen and versions.major_minor(chosen) is None:
+        raise PreconditionError(f"--cuda-version {chosen!r} is not a version: use X.Y, e.g. 12.5", exit_code=2)
+    return versions.dotted(versions.major_minor(chosen)) if chosen else None
+
+
+def choose(facts: Facts, distro: Distro, options: PlanOptions, wsl: bool) -> Choices:
+    """Every decision of a GPU plan; a PreconditionError (exit 3) when the request cannot be met here."""
+    choices = Choices()
+    cc = oldest_compute_capability(facts)
+    python = facts.get("python.version")
+    wanted = requested_cuda(options)
+    _check_release_cap(distro, wanted)
+    if wsl:
+        choices.keep_driver = True
+        choices.driver_cuda_max = current_cuda_max(facts)
+    else:
+        _choose_driver(choices, facts, distro, options, cc, wanted)
+    ceiling = _lower(choices.driver_cuda_max, distro.cuda_max)
+    _check_within(wanted, ceiling, choices)
+    choices.tensorflow = pick_tensorflow(python, ceiling, cc, wanted)
+    if choices.tensorflow is None:
+        choices.tensorflow_reason = _why_no_tensorflow(python, ceiling)
+    choices.toolkit = wanted or _default_toolkit(facts, choices, ceiling, cc)
+    return choices
+
+
+def _check_release_cap(distro: Distro, wanted: str | None) -> None:
+    cap = distro.cuda_max
+    if wanted and cap and tables.cuda_version_sort_key(wanted) > tables.cuda_version_sort_key(cap):
+        raise PreconditionError(f"NVIDIA published CUDA up to {cap} for {distro.pretty_name}; CUDA {wanted} does "
+                                f"not exist for it: pass --cuda-version {cap} (or older), or upgrade the OS")
+
+
+def _check_within(wanted: str | None, ceiling: str | None, choices: Choices) -> None:
+    if wanted and ceiling and tables.cuda_version_sort_key(wanted) > tables.cuda_version_sort_key(ceiling):
+        need = tables.min_driver_for_cuda(wanted) or "a newer driver"
+        raise PreconditionError(f"CUDA {wanted} needs driver {need} or newer; the planned driver (branch "
+                                f"{choices.branch}) serves CUDA up to {ceiling}: pass --driver-branch with a newer "
+                                f"branch or a lower --cuda-version")
+
+
+def _choose_driver(choices: Choices, facts: Facts, distro: Distro, options: PlanOptions, cc: float | None,
+                   wanted: str | None) -> None:
+    current = versions.branch(facts.get("driver.version")) if driver_works(facts) else None
+    last = tables.last_branch_for(cc)
+    if options.driver_branch:
+        branch = options.driver_branch
+        if last and branch > last:
+            raise PreconditionError(f"driver branch {branch} no longer supports this GPU (compute capability {cc}); "
+                                    f"its last branch is {last}: pass --driver-branch {last}")
+    elif current and _worth_keeping(facts, distro, cc, wanted):
+        branch = current
+    else:
+        branch = min(distro.newest_branch, last or distro.newest_branch)
+    choices.branch = branch
+    choices.keep_driver = current == branch
+    if choices.keep_driver:
+        choices.driver_cuda_max = current_cuda_max(facts)
+        choices.open_modules = bool(facts.get("driver.open_kernel_module"))
+    else:
+        choices.driver_cuda_max = tables.cuda_max_for_branch(branch)
+        choices.open_modules = _open_modules(branch, cc, choices.warnings)
+
+
+def _worth_keeping(facts: Facts, distro: Distro, cc: float | None, wanted: str | None) -> bool:
+    """A working driver stays unless the CUDA asked for, or every TensorFlow this Python can run, needs more."""
+    ceiling = _lower(current_cuda_max(facts), distro.cuda_max)
+    if wanted:
+        return ceiling is not None and tables.cuda_version_sort_key(wanted) <= tables.cuda_version_sort_key(ceiling)
+    python = facts.get("python.version")
+    if not any(build.runs_on(python) for build in tables.TF_BUILDS):
+        return True  # no TensorFlow to gain from a change: leave what works alone
+    return pick_tensorflow(python, ceiling, cc) is not None
+
+
+def _open_modules(branch: int, cc: float | None, warnings: list[str]) -> bool:
+    if cc is None:
+        if branch >= tables.OPEN_MODULES_DEFAULT_BRANCH:
+            warnings.append("the GPU generation is unknown (no NVML yet, name not recognised): planning the "
+                            "proprietary kernel modules, which serve Maxwell to Hopper; a Blackwell GPU needs the "
+                            "open ones (nvidia-driver-<branch>-open)")
+        return False
+    if cc >= tables.OPEN_MODULES_REQUIRED_CC:
+        if branch < 570:
+            raise PreconditionError(f"this Blackwell GPU needs driver branch 570 or newer with open kernel modules; "
+                                    f"branch {branch} cannot drive it: pass --driver-branch 580")
+        return True
+    return cc >= tables.OPEN_MODULES_MIN_CC and branch >= tables.OPEN_MODULES_DEFAULT_BRANCH
+
+
+def _why_no_tensorflow(python: str | None, ceiling: str | None) -> str:
+    if not python:
+        return "the Python version is unknown, so no TensorFlow release can be chosen"
+    if not any(build.runs_on(python) for build in tables.TF_BUILDS):
+        return (f"no TensorFlow release supports Python {python} (tested range: 3.3 to 3.13): install a supported "
+                f"Python (3.10 to 3.13 for TensorFlow 2.21) and run setupkit install from it")
+    return f"no TensorFlow for Python {python} was tested with CUDA {ceiling} or older (the most this host can run)"
+
+
+def _default_toolkit(facts: Facts, choices: Choices, ceiling: str | None, cc: float | None) -> str | None:
+    """TensorFlow's own CUDA when it needs a system one; else keep an installed toolkit the driver serves; else
+    TensorFlow's tested CUDA (at least the oldest that knows this GPU), within the ceiling."""
+    build = choices.tensorflow
+    if build and not build.pip_brings_cuda:
+        return build.cuda
+    installed = versions.major_minor(facts.get("cuda.toolkit_version"))
+    if installed and (ceiling is None or installed <= tables.cuda_version_sort_key(ceiling)):
+        return versions.dotted(installed)
+    target = build.cuda if build else ceiling
+    first = tables.first_cuda_for(cc)
+    if target and first and tables.cuda_version_sort_key(target) < tables.cuda_version_sort_key(first):
+        target = _lower(first, ceiling)
+    return target

@@ -1,0 +1,28 @@
+"""What every step builder reads: the facts, the distribution, the options and the choices made from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from setupkit.facts import Facts
+from setupkit.install.choices import Choices
+from setupkit.install.distro import Distro
+from setupkit.install.options import PlanOptions
+
+
+@dataclass
+class Context:
+    facts: Facts
+    distro: Distro
+    options: PlanOptions
+    gpu: bool  # the GPU path is planned (--gpu and an NVIDIA GPU present)
+    wsl: bool
+    choices: Choices
+
+    @property
+    def python(self) -> str:
+        """The interpreter TensorFlow is for: the one doctor read (a venv's python), else python3 on PATH."""
+        return self.facts.get("python.executable") or "python3"
+
+    def fact(self, name: str):
+        return self.facts.get(name)
