@@ -1,27 +1,54 @@
-"""`setupkit doctor`: read the host (never change it) and report what it found."""
+"""`setupkit doctor`: read the host (never change it) and report each check's verdict with its fix."""
 
 from __future__ import annotations
+
+from typing import Annotated, Optional
 
 import typer
 
 from setupkit.cli.common import JsonOption, SnapshotOption, console, print_json
 
+ChecksDirOption = Annotated[list[str], typer.Option(
+    "--checks-dir", metavar="DIR", help="Also run the checks in DIR/*.yaml (site policy). Repeatable.")]
+OnlyOption = Annotated[list[str], typer.Option("--only", metavar="ID", help="Run only this check. Repeatable.")]
+SkipOption = Annotated[list[str], typer.Option("--skip", metavar="ID", help="Do not run this check. Repeatable.")]
 
-def doctor(snapshot: SnapshotOption = None, json_output: JsonOption = False) -> None:
-    """Inspect this host (or a snapshot) and report each check with its fix."""
-    from setupkit.host import open_host
-    from setupkit.probes import collect_facts
 
-    host = open_host(snapshot)
-    try:
-        facts = collect_facts(host)
-    finally:
-        getattr(host, "close", lambda: None)()
-    if json_output:
-        print_json({"schema": "setupkit-doctor/1", "status": "unknown", "facts": facts, "findings": []})
+def doctor(
+    snapshot: SnapshotOption = None,
+    json_output: JsonOption = False,
+    checks_dir: ChecksDirOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    only: OnlyOption = [],  # noqa: B006
+    skip: SkipOption = [],  # noqa: B006
+    list_checks: Annotated[bool, typer.Option("--list-checks", help="List the checks and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Explain every check.")] = False,
+    deep: Annotated[bool, typer.Option("--deep", help="Also import TensorFlow (in a subprocess) and run an op "
+                                                     "on each GPU.")] = False,
+    deep_timeout: Annotated[float, typer.Option("--deep-timeout", metavar="SECONDS", min=1,
+                                                help="How long the deep probe may take.")] = 120.0,
+    deep_python: Annotated[Optional[str], typer.Option("--deep-python", metavar="PATH",
+                                                       help="Interpreter whose TensorFlow --deep probes "
+                                                            "(default: this one).")] = None,
+) -> None:
+    """Inspect this host (or a snapshot) and report each check with its fix. Exit 1 if a check fails."""
+    from setupkit.doctor.run import DoctorOptions, run_doctor
+
+    options = DoctorOptions(snapshot=snapshot, checks_dirs=tuple(checks_dir), only=tuple(only), skip=tuple(skip),
+                            deep=deep, deep_timeout=deep_timeout, deep_python=deep_python)
+    if list_checks:
+        from setupkit.doctor.report import list_checks as print_checks
+
+        print_checks(console, options.selected_checks())
         return
-    for name, value in facts.items():
-        console.print(f"{name:32} {value}", markup=False, highlight=False)
+    findings, facts = run_doctor(options)
+    from setupkit.doctor import report
+    from setupkit.doctor.engine import exit_code
+
+    if json_output:
+        print_json(report.json_document(findings, facts))
+    else:
+        report.render(console, findings, facts, options.source_label(), verbose=verbose)
+    raise typer.Exit(exit_code(findings))
 
 
 def register(app: typer.Typer) -> None:

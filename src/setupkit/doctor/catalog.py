@@ -1,0 +1,315 @@
+"""The checks catalog: checks/*.yaml (and a user's --checks-dir) loaded and validated into ``Check`` objects.
+
+Validation is strict, in the spirit of ansible-lint's schema: an unknown key, a status or operator that does not
+exist, a function that is not whitelisted, a fact that is not registered (setupkit.facts, or the deep probe's
+tfprobe.* names) or not declared in the check's ``facts``, a placeholder that names nothing, a ``fail`` without a
+fix, a duplicate id: each is a CatalogError naming the file and the check.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from setupkit.doctor import conditions, templates
+from setupkit.doctor.deep import DEEP_FACTS
+from setupkit.doctor.functions import FUNCTIONS
+from setupkit.doctor.yamlio import CatalogError, catalog_dir, load_yaml
+from setupkit.facts import FACTS
+
+STATUSES = ("pass", "warn", "fail", "info", "unknown", "skip")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$")
+CHECK_KEYS = {"id", "section", "title", "severity", "facts", "let", "rules", "default", "unknown", "detail", "fix",
+              "references", "deep"}
+REQUIRED_KEYS = {"id", "section", "title", "severity", "facts", "default"}
+OUTCOME_KEYS = {"when", "status", "message", "fix", "if_unknown"}
+FIX_KEYS = {"text", "commands", "commands_by_family"}
+COMPARISON_KEYS = {*conditions.OPERAND_KEYS, "args", "key", "field", "op", "value", "as", "if_null"}
+
+
+@dataclass(frozen=True)
+class Fix:
+    text: str
+    commands: tuple[str, ...] = ()
+    commands_by_family: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One rule (``when`` set) or the default / unknown outcome (``when`` None)."""
+
+    status: str
+    message: str
+    when: dict[str, Any] | None = None
+    fix: Fix | None = None
+    if_unknown: str = "unknown"  # "unknown": the check cannot tell; "next": try the next rule
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    section: str
+    title: str
+    severity: str
+    facts: tuple[str, ...]
+    rules: tuple[Outcome, ...]
+    default: Outcome
+    unknown: Outcome | None = None
+    lets: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
+    fix: Fix | None = None
+    references: tuple[str, ...] = ()
+    deep: bool = False
+    source: str = ""
+
+    def outcomes(self) -> Iterable[Outcome]:
+        yield from self.rules
+        yield self.default
+        if self.unknown is not None:
+            yield self.unknown
+
+
+def registered(name: str) -> bool:
+    return name in FACTS or name in DEEP_FACTS
+
+
+class _Validator:
+    """Checks one check's mapping and builds it; every problem is raised with the file and the check id."""
+
+    def __init__(self, source: Path, raw: Any):
+        self.source = source
+        self.raw = raw
+        self.check_id = raw.get("id", "?") if isinstance(raw, dict) else "?"
+        self.lets: dict[str, Any] = {}
+        self.declared: set[str] = set()
+
+    def fail(self, problem: str) -> CatalogError:
+        return CatalogError(f"{self.source}: check {self.check_id!r}: {problem}")
+
+    def build(self) -> Check:
+        raw = self.raw
+        if not isinstance(raw, dict):
+            raise CatalogError(f"{self.source}: each entry under 'checks' must be a mapping, not {raw!r:.60}")
+        self._keys(raw, CHECK_KEYS, "check", required=REQUIRED_KEYS)
+        self._scalars(raw)
+        self.declared = set(self._fact_list(raw["facts"]))
+        self.lets = self._lets(raw.get("let") or {})
+        rules = raw.get("rules") or []
+        if not isinstance(rules, list):
+            raise self.fail("'rules' must be a list")
+        check = Check(
+            id=raw["id"], section=raw["section"], title=raw["title"], severity=raw["severity"],
+            facts=tuple(raw["facts"]), rules=tuple(self._outcome(rule, "rule") for rule in rules),
+            default=self._outcome(raw["default"], "default"),
+            unknown=self._outcome(raw["unknown"], "unknown") if raw.get("unknown") is not None else None,
+            lets=self.lets, detail=self._template(raw.get("detail") or "", "detail"),
+            fix=self._fix(raw.get("fix")), references=tuple(self._references(raw.get("references") or [])),
+            deep=bool(raw.get("deep", False)), source=str(self.source))
+        self._fails_carry_fix(check)
+        return check
+
+    def _keys(self, mapping: Any, allowed: set[str], what: str, required: set[str] = frozenset()) -> None:
+        if not isinstance(mapping, dict):
+            raise self.fail(f"{what} must be a mapping, not {mapping!r:.60}")
+        unknown = sorted(set(map(str, mapping)) - allowed)
+        if unknown:
+            raise self.fail(f"unknown key {unknown[0]!r} in {what} (allowed: {', '.join(sorted(allowed))})")
+        missing = sorted(required - set(mapping))
+        if missing:
+            raise self.fail(f"{what} lacks the required key {missing[0]!r}")
+
+    def _scalars(self, raw: dict[str, Any]) -> None:
+        if not isinstance(raw["id"], str) or not ID_PATTERN.match(raw["id"]):
+            raise self.fail("id must be dotted lower-case words, like 'driver.installed'")
+        for key in ("section", "title"):
+            if not isinstance(raw[key], str) or not raw[key].strip():
+                raise self.fail(f"{key} must be a non-empty string")
+        if raw["severity"] not in SEVERITIES:
+            raise self.fail(f"severity {raw['severity']!r} is not one of {', '.join(SEVERITIES)}")
+        if not isinstance(raw.get("deep", False), bool):
+            raise self.fail("deep must be true or false")
+
+    def _fact_list(self, names: Any) -> list[str]:
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise self.fail("facts must be a list of fact names")
+        for name in names:
+            if not registered(name):
+                raise self.fail(f"reads the unknown fact {name!r} (not registered in setupkit.facts)")
+        return names
+
+    def _lets(self, lets: Any) -> dict[str, Any]:
+        if not isinstance(lets, dict):
+            raise self.fail("let must be a mapping of names to operands")
+        known: dict[str, Any] = {}
+        for name, node in lets.items():
+            if not isinstance(name, str) or not re.match(r"^[a-z_][a-z0-9_]*$", name) or registered(name):
+                raise self.fail(f"let name {name!r} must be a lower-case identifier that is not a fact name")
+            self.lets = known
+            self._operand(node, f"let {name}")
+            known[name] = node
+        return known
+
+    def _operand(self, node: Any, where: str) -> None:
+        if isinstance(node, list):
+            for item in node:
+                self._operand(item, where)
+            return
+        if not isinstance(node, dict):
+            if node is not None and not isinstance(node, (str, int, float, bool)):
+                raise self.fail(f"{where}: unsupported literal {node!r:.60}")
+            return
+        kinds = [key for key in conditions.OPERAND_KEYS if key in node]
+        if len(kinds) != 1:
+            raise self.fail(f"{where}: an operand needs exactly one of {', '.join(conditions.OPERAND_KEYS)}")
+        getattr(self, f"_operand_{kinds[0]}")(node, where)
+
+    def _operand_fact(self, node: dict[str, Any], where: str) -> None:
+        self._keys(node, {"fact"}, where)
+        self._fact_name(node["fact"], where)
+
+    def _fact_name(self, name: Any, where: str) -> None:
+        if not isinstance(name, str) or not registered(name):
+            raise self.fail(f"{where}: unknown fact {name!r} (not registered in setupkit.facts)")
+        if name not in self.declared:
+            raise self.fail(f"{where}: reads {name!r}, which is missing from the check's 'facts' list")
+
+    def _operand_var(self, node: dict[str, Any], where: str) -> None:
+        self._keys(node, {"var"}, where)
+        if node["var"] not in self.lets:
+            raise self.fail(f"{where}: var {node['var']!r} is not defined (earlier) in 'let'")
+
+    def _operand_call(self, node: dict[str, Any], where: str) -> None:
+        self._keys(node, {"call", "args"}, where)
+        name, args = node["call"], node.get("args", [])
+        if name not in FUNCTIONS:
+            raise self.fail(f"{where}: function {name!r} is not one of the allowed ({', '.join(sorted(FUNCTIONS))})")
+        low, high = FUNCTIONS[name][1:]
+        if not isinstance(args, list) or not low <= len(args) <= high:
+            raise self.fail(f"{where}: {name} takes {low} to {high} arguments in 'args'")
+        self._operand(args, f"{where} ({name})")
+
+    def _operand_lookup(self, node: dict[str, Any], where: str) -> None:
+        self._keys(node, {"lookup", "key", "field"}, where)
+        if node["lookup"] not in conditions.LOOKUPS:
+            raise self.fail(f"{where}: unknown table {node['lookup']!r} (known: {', '.join(conditions.LOOKUPS)})")
+        if "key" not in node or not isinstance(node.get("field"), str):
+            raise self.fail(f"{where}: a lookup needs 'key' and 'field'")
+        self._operand(node["key"], f"{where} (lookup key)")
+
+    def condition(self, node: Any, where: str) -> None:
+        if not isinstance(node, dict):
+            raise self.fail(f"{where}: a condition must be a mapping (all/any/not or a comparison), not {node!r:.60}")
+        for logic in ("all", "any"):
+            if logic in node:
+                self._keys(node, {logic}, where)
+                if not isinstance(node[logic], list) or not node[logic]:
+                    raise self.fail(f"{where}: '{logic}' needs a non-empty list of conditions")
+                for part in node[logic]:
+                    self.condition(part, where)
+                return
+        if "not" in node:
+            self._keys(node, {"not"}, where)
+            return self.condition(node["not"], where)
+        self._comparison(node, where)
+
+    def _comparison(self, node: dict[str, Any], where: str) -> None:
+        self._keys(node, COMPARISON_KEYS, where)
+        if node.get("op") not in conditions.OPS:
+            raise self.fail(f"{where}: op {node.get('op')!r} is not one of {', '.join(conditions.OPS)}")
+        if node.get("as") not in (None, "version"):
+            raise self.fail(f"{where}: 'as' can only be 'version'")
+        if not isinstance(node.get("if_null", False), bool):
+            raise self.fail(f"{where}: if_null must be true or false")
+        subject = {key: value for key, value in node.items() if key not in ("op", "value", "as", "if_null")}
+        self._operand(subject, where)
+        if node["op"] in conditions.NULL_OPS:
+            if "value" in node:
+                raise self.fail(f"{where}: '{node['op']}' takes no value")
+        elif "value" not in node:
+            raise self.fail(f"{where}: op {node['op']!r} needs a value")
+        else:
+            self._operand(node["value"], where)
+
+    def _template(self, text: Any, where: str) -> str:
+        if not isinstance(text, str):
+            raise self.fail(f"{where} must be a string")
+        for name in templates.placeholders(text):
+            if name in self.lets:
+                continue
+            if not registered(name):
+                raise self.fail(f"{where}: placeholder {{{name}}} names no fact and no let")
+            if name not in self.declared:
+                raise self.fail(f"{where}: placeholder {{{name}}} reads a fact missing from 'facts'")
+        return text
+
+    def _outcome(self, raw: Any, what: str) -> Outcome:
+        self._keys(raw, OUTCOME_KEYS, what, required={"status", "message"} | ({"when"} if what == "rule" else set()))
+        if raw["status"] not in STATUSES:
+            raise self.fail(f"{what}: status {raw['status']!r} is not one of {', '.join(STATUSES)}")
+        if what != "rule" and ("when" in raw or "if_unknown" in raw):
+            raise self.fail(f"{what} takes no 'when' or 'if_unknown'")
+        if raw.get("if_unknown", "unknown") not in ("unknown", "next"):
+            raise self.fail(f"{what}: if_unknown must be 'unknown' or 'next'")
+        if what == "rule":
+            self.condition(raw["when"], f"rule '{str(raw['message']):.40}'")
+        return Outcome(status=raw["status"], message=self._template(raw["message"], f"{what} message"),
+                       when=raw.get("when"), fix=self._fix(raw.get("fix")),
+                       if_unknown=raw.get("if_unknown", "unknown"))
+
+    def _fix(self, raw: Any) -> Fix | None:
+        if raw is None:
+            return None
+        self._keys(raw, FIX_KEYS, "fix", required={"text"})
+        commands = self._commands(raw.get("commands") or [], "fix commands")
+        by_family = raw.get("commands_by_family") or {}
+        if not isinstance(by_family, dict):
+            raise self.fail("fix commands_by_family must map an os.family to a list of commands")
+        return Fix(text=self._template(raw["text"], "fix text"), commands=commands,
+                   commands_by_family={str(k): self._commands(v, f"fix commands for {k}") for k, v in by_family.items()})
+
+    def _commands(self, commands: Any, where: str) -> tuple[str, ...]:
+        if not isinstance(commands, list) or not all(isinstance(command, str) for command in commands):
+            raise self.fail(f"{where} must be a list of strings")
+        return tuple(self._template(command, where) for command in commands)
+
+    def _references(self, urls: Any) -> list[str]:
+        if not isinstance(urls, list) or not all(isinstance(u, str) and u.startswith("https://") for u in urls):
+            raise self.fail("references must be a list of https:// URLs")
+        return urls
+
+    def _fails_carry_fix(self, check: Check) -> None:
+        for outcome in check.outcomes():
+            if outcome.status == "fail" and outcome.fix is None and check.fix is None:
+                raise self.fail(f"a 'fail' outcome has no fix ('{outcome.message:.40}'): every fail carries one")
+
+
+def load_file(path: Path) -> list[Check]:
+    """Every check of one YAML file (a mapping with a 'checks' list)."""
+    data = load_yaml(path)
+    if not isinstance(data, dict) or set(data) != {"checks"} or not isinstance(data["checks"], list):
+        raise CatalogError(f"{path}: a checks file is a mapping with one key, 'checks', holding a list")
+    return [_Validator(path, raw).build() for raw in data["checks"]]
+
+
+def check_files(folder: Path) -> list[Path]:
+    return sorted(path for path in Path(folder).glob("*.y*ml") if path.suffix in (".yaml", ".yml"))
+
+
+def load_catalog(extra_dirs: Iterable[str | Path] = (), builtin: bool = True) -> list[Check]:
+    """The built-in checks, then each extra folder's, in file order; a duplicate id is an error."""
+    folders = ([catalog_dir()] if builtin else []) + [Path(folder) for folder in extra_dirs]
+    checks: list[Check] = []
+    seen: dict[str, str] = {}
+    for folder in folders:
+        if not Path(folder).is_dir():
+            raise CatalogError(f"{folder}: no such checks folder")
+        for path in check_files(folder):
+            for check in load_file(path):
+                if check.id in seen:
+                    raise CatalogError(f"{path}: duplicate check id {check.id!r} (also in {seen[check.id]})")
+                seen[check.id] = str(path)
+                checks.append(check)
+    return checks

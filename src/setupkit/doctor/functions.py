@@ -1,0 +1,142 @@
+"""The named, pure functions a check's condition may call (``call: NAME``). This whitelist is the whole set.
+
+Each takes fact values (any of which may be None) and returns a value, or None when it cannot tell. None of
+them touches the host, the clock or the network: a check's verdict depends on its facts alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from setupkit.doctor import tables, versions
+
+HIDE_ALL = {"", "-1", "none", "void", "nodevfiles"}
+"""CUDA_VISIBLE_DEVICES values that hide every GPU (the empty string, -1 and the NVIDIA container words)."""
+
+
+def _entries(env: str) -> list[str]:
+    return [entry.strip() for entry in env.split(",")]
+
+
+def _names_a_gpu(entry: str, count: int, uuids: list[str] | None) -> bool | None:
+    """Whether one CUDA_VISIBLE_DEVICES entry names an existing GPU (None: no UUIDs known to compare with)."""
+    if entry.isdigit():
+        return int(entry) < count
+    if entry.startswith(("GPU-", "MIG-")):
+        if uuids is None:
+            return None
+        return any(uuid.startswith(entry) or entry.startswith(f"MIG-{uuid}") for uuid in uuids)
+    return False
+
+
+def visible_devices(env: Any, count: Any, uuids: Any = None) -> list[str] | None:
+    """The GPUs CUDA would show for CUDA_VISIBLE_DEVICES=``env``, as the entries that name them.
+
+    CUDA stops at the first entry that names no device: "If one of the indices is invalid, only the devices whose
+    index precedes the invalid index are visible" (CUDA C Programming Guide), so "0,2,-1,1" shows 0 and 2.
+    Unset (None) shows every GPU.
+    """
+    if count is None:
+        return None
+    if env is None:
+        return [str(index) for index in range(int(count))]
+    if str(env).strip().lower() in HIDE_ALL:
+        return []
+    visible = []
+    for entry in _entries(str(env)):
+        named = _names_a_gpu(entry, int(count), uuids)
+        if named is None:
+            return None
+        if not named:
+            break
+        visible.append(entry)
+    return visible
+
+
+def invalid_devices(env: Any, count: Any, uuids: Any = None) -> list[str] | None:
+    """The CUDA_VISIBLE_DEVICES entries that name no GPU of this host ([] when all are fine or it is unset)."""
+    if env is None:
+        return []
+    if count is None:
+        return None
+    if str(env).strip().lower() in HIDE_ALL:
+        return []
+    invalid = []
+    for entry in _entries(str(env)):
+        named = _names_a_gpu(entry, int(count), uuids)
+        if named is None:
+            return None
+        if not named:
+            invalid.append(entry)
+    return invalid
+
+
+def present_flags(flags: Any, wanted: Any) -> list[str] | None:
+    """Which of ``wanted`` (CPU flags, lower case) ``flags`` holds, in the order of ``wanted``."""
+    if flags is None:
+        return None
+    have = {str(flag).lower() for flag in flags}
+    return [flag for flag in wanted if flag in have]
+
+
+def length(items: Any) -> int | None:
+    return None if items is None else len(items)
+
+
+def max_fraction(used: Any, total: Any) -> float | None:
+    """The highest used/total ratio over the GPUs (0.0 with no GPU)."""
+    if used is None or total is None:
+        return None
+    ratios = [u / t for u, t in zip(used, total) if t]
+    return max(ratios, default=0.0)
+
+
+def describe_processes(processes: Any) -> str | None:
+    """'python3 (pid 1234, 1024 MiB on GPU 0); ...' for NVML's process list."""
+    if processes is None:
+        return None
+    parts = [f"{p.get('name') or '?'} (pid {p.get('pid')}, {p.get('used_mib', '?')} MiB on GPU {p.get('gpu', '?')})"
+             for p in processes]
+    return "; ".join(parts) or "none"
+
+
+def provided_by(needed: Any, *available: Any) -> str | None:
+    """How well the ``available`` versions (system, pip; None where absent) provide library version ``needed``.
+
+    "same-major" when one has the same major version and is at least as new (CUDA minor-version compatibility,
+    cuDNN's soname libcudnn.so.<major>), "older" when the best has the same major but an older minor, "none" when
+    none has the major version at all. None when ``needed`` is unknown.
+    """
+    if versions.parse(needed) is None:
+        return None
+    same_major = [v for v in available if versions.major(v) == versions.major(needed)]
+    if not same_major:
+        return "none"
+    if any(versions.compare(v, versions.major_minor(needed)) >= 0 for v in same_major):
+        return "same-major"
+    return "older"
+
+
+def coalesce(*values: Any) -> Any:
+    """The first value that is known."""
+    return next((value for value in values if value is not None), None)
+
+
+FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
+    # name: (function, fewest arguments, most arguments)
+    "visible_devices": (visible_devices, 2, 3),
+    "invalid_devices": (invalid_devices, 2, 3),
+    "present_flags": (present_flags, 2, 2),
+    "length": (length, 1, 1),
+    "max_fraction": (max_fraction, 2, 2),
+    "describe_processes": (describe_processes, 1, 1),
+    "provided_by": (provided_by, 2, 5),
+    "coalesce": (coalesce, 1, 5),
+    "major_minor": (versions.major_minor, 1, 1),
+    "major": (versions.major, 1, 1),
+    "latest_tensorflow": (tables.latest_tensorflow, 0, 0),
+    "python_supported": (tables.python_supported, 2, 2),
+    "min_driver_for_cuda": (tables.min_driver_for_cuda, 1, 1),
+    "supported_cuda_for_driver": (tables.supported_cuda_for_driver, 1, 1),
+    "minor_compat_driver": (tables.minor_compat_driver, 1, 1),
+}

@@ -1,0 +1,98 @@
+"""The report: findings grouped by section, one line a check with its mark, the fix as copy-paste commands under
+a failing or warning line, a summary at the end. Rendering only; the verdicts are the engine's.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from rich.console import Console
+from rich.text import Text
+
+from setupkit.doctor.catalog import Check
+from setupkit.doctor.engine import Finding, overall_status
+
+MARKS = {"pass": "✓", "warn": "!", "fail": "✗", "info": "i", "unknown": "?", "skip": "-"}
+STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "info": "cyan", "unknown": "magenta", "skip": "dim"}
+SUMMARY_ORDER = (("fail", "failed", "failed"), ("warn", "warning", "warnings"), ("pass", "passed", "passed"),
+                 ("info", "info", "info"), ("unknown", "unknown", "unknown"), ("skip", "skipped", "skipped"))
+ID_WIDTH = 26
+INDENT = ID_WIDTH + 5
+"""Where the message column starts: two spaces, the mark, a space, the id column, a space."""
+
+
+def render(console: Console, findings: list[Finding], facts: Mapping[str, Any], source: str,
+           verbose: bool = False) -> None:
+    console.print(header(facts, source), highlight=False)
+    for section, members in group(findings):
+        console.print()
+        console.print(Text(section, style="bold"))
+        for finding in members:
+            _line(console, finding)
+            _extras(console, finding, verbose)
+    console.print()
+    console.print(summary_text(findings))
+
+
+def header(facts: Mapping[str, Any], source: str) -> Text:
+    parts = [facts.get("os.pretty_name") or "unknown OS", f"kernel {facts.get('kernel.release') or '?'}",
+             f"Python {facts.get('python.version') or '?'}"]
+    gpus = facts.get("gpu.names")
+    if gpus:
+        parts.append(", ".join(gpus))
+    return Text(f"setupkit doctor: {source}\n" + " · ".join(parts), style="bold")
+
+
+def group(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]:
+    """Sections in the order they first appear in the catalog."""
+    sections: dict[str, list[Finding]] = {}
+    for finding in findings:
+        sections.setdefault(finding.section, []).append(finding)
+    return list(sections.items())
+
+
+def _line(console: Console, finding: Finding) -> None:
+    style = STYLES[finding.status]
+    prefix = Text.assemble("  ", (MARKS[finding.status], style), " ", (f"{finding.id:<{ID_WIDTH}}", style), " ")
+    _hanging(console, prefix, Text(finding.message))
+
+
+def _extras(console: Console, finding: Finding, verbose: bool) -> None:
+    indent = Text(" " * INDENT)
+    if verbose and finding.detail:
+        _hanging(console, indent, Text(finding.detail, style="dim"))
+    if finding.fix:
+        _hanging(console, indent, Text(f"fix: {finding.fix['text']}", style="bold"))
+        for command in finding.fix["commands"]:
+            console.print(Text(f"{indent}  $ {command}"), soft_wrap=True)
+
+
+def _hanging(console: Console, prefix: Text, body: Text) -> None:
+    """``body`` wrapped to the console's width, its first line after ``prefix``, the rest under it."""
+    for number, line in enumerate(body.wrap(console, max(console.width - INDENT, 30))):
+        line.rstrip()
+        console.print(Text.assemble(prefix if number == 0 else " " * INDENT, line), soft_wrap=True)
+
+
+def summary_text(findings: list[Finding]) -> Text:
+    counts = {status: sum(1 for f in findings if f.status == status) for status, _, _ in SUMMARY_ORDER}
+    words = [f"{counts[s]} {one if counts[s] == 1 else many}" for s, one, many in SUMMARY_ORDER if counts[s]]
+    status = overall_status(findings)
+    text = Text("Summary: ", style="bold")
+    text.append(", ".join(words) or "no checks ran")
+    text.append(f" (status: {status})", style=STYLES[status])
+    return text
+
+
+def json_document(findings: list[Finding], facts: Mapping[str, Any]) -> dict[str, Any]:
+    return {"schema": "setupkit-doctor/1", "status": overall_status(findings), "facts": dict(facts),
+            "findings": [finding.as_json() for finding in findings]}
+
+
+def list_checks(console: Console, checks: Iterable[Check]) -> None:
+    """One line a check: id, section, severity, title (deep checks run only with --deep)."""
+    console.print(Text(f"{'id':<{ID_WIDTH}} {'section':<22} {'severity':<9} title", style="bold"), soft_wrap=True)
+    for check in checks:
+        title = f"{check.title} [--deep]" if check.deep else check.title
+        console.print(f"{check.id:<{ID_WIDTH}} {check.section:<22} {check.severity:<9} {title}", soft_wrap=True,
+                      markup=False, highlight=False)

@@ -1,0 +1,44 @@
+"""Message templates: ``{driver.version}`` or ``{tf_cuda}`` replaced by a fact's or a let's value, as text.
+
+A deliberately tiny substitution (no attribute access, no indexing, no format specs, nothing evaluated): a
+placeholder is a name, ``{{`` and ``}}`` are literal braces.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z0-9_.-]+)\}")
+
+
+def placeholders(template: str) -> list[str]:
+    """The names a template refers to."""
+    return [match.group(1) for match in PLACEHOLDER.finditer(template) if match.group(1)]
+
+
+def as_text(value: Any) -> str:
+    """A value as a person reads it: unknown, yes/no, a comma-separated list."""
+    if value is None:
+        return "unknown"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(as_text(item) for item in value) if value else "none"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={as_text(item)}" for key, item in value.items())
+    return str(value)
+
+
+def render(template: str | None, names: Mapping[str, Any]) -> str:
+    if not template:
+        return ""
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return match.group(0)[0]
+        return as_text(names.get(match.group(1)))
+
+    return PLACEHOLDER.sub(substitute, template).strip()
