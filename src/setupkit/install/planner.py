@@ -21,7 +21,7 @@ def build_plan(facts: Facts, options: PlanOptions) -> Plan:
     or an impossible request; every plan passes the never-a-driver-from-CUDA guard before it is returned."""
     distro = distro_of(facts)
     wsl = bool(facts.get("kernel.wsl"))
-    warnings = _distro_warnings(distro)
+    warnings = _distro_warnings(distro) + _pending_reboot_warning(facts)
     gpu = _gpu_path(facts, options, warnings)
     choices = choose(facts, distro, options, wsl) if gpu else _cpu_choices(facts)
     ctx = Context(facts, distro, options, gpu, wsl, choices)
@@ -69,13 +69,22 @@ def _steps(ctx: Context) -> list[Step]:
 
 
 def reboot_blocker(facts: Facts) -> str | None:
-    """Why nothing may run before a reboot: the driver's kernel module and its libraries disagree."""
+    """Why nothing may run before a reboot: the loaded kernel module and the driver's libraries disagree."""
     if facts.get("driver.nvml_error") in MISMATCH_ERRORS:
         return ("reboot first: the loaded nvidia kernel module and the driver libraries disagree (NVML: "
                 "Driver/library version mismatch; the driver was upgraded without a reboot)")
-    if facts.get("reboot.required"):
-        return "reboot first: this host has a reboot pending (/var/run/reboot-required or a stale kernel module)"
+    module, userspace = facts.get("driver.version"), facts.get("driver.userspace_version")
+    if facts.get("reboot.required") and facts.get("driver.loaded") and module and userspace and module != userspace:
+        return (f"reboot first: the loaded nvidia kernel module is {module} but the driver libraries are "
+                f"{userspace} (upgraded without a reboot)")
     return None
+
+
+def _pending_reboot_warning(facts: Facts) -> list[str]:
+    if facts.get("reboot.required") and not reboot_blocker(facts):
+        return ["a reboot is pending (/var/run/reboot-required): the driver module is built for the running kernel "
+                f"{facts.get('kernel.release')}; DKMS rebuilds it for a new kernel at the reboot this plan ends with"]
+    return []
 
 
 def _block(plan: Plan, blocker: str) -> None:

@@ -20,22 +20,36 @@ def not_gpu_reason(ctx: Context) -> str | None:
     return None
 
 
+# The last pip for each old Python: pip before 9 ignores Requires-Python and would install a pip that cannot
+# run there (pip's release history: 19.1.1 for 3.4, 20.3.4 for 3.5, 21.3.1 for 3.6, 24.0 for 3.7).
+_LAST_PIP = {(3, 4): "19.1.1", (3, 5): "20.3.4", (3, 6): "21.3.1", (3, 7): "24.0"}
+
+
+def pip_requirement(python_version: str | None) -> tuple[str, str]:
+    """(the pip requirement to install, the minimum that counts as done) for this Python."""
+    last = _LAST_PIP.get(versions.major_minor(python_version) or (0, 0))
+    if last is None:
+        return "pip", tables.PIP_MINIMUM
+    needed = tables.PIP_MINIMUM if versions.at_least(last, tables.PIP_MINIMUM) else last
+    return f"pip<={last}", needed
+
+
 def pip_step(ctx: Context) -> Step:
     have = ctx.fact("pip.version")
-    upgrade = [ctx.python, "-m", "pip", "install", "--upgrade", "pip"]
+    requirement, needed = pip_requirement(ctx.fact("python.version"))
+    upgrade = [ctx.python, "-m", "pip", "install", "--upgrade", requirement]
     step = Step("pip", "Upgrade pip", commands=[upgrade])
     if have is None:
-        package = "python3-pip"
-        step.commands = [ctx.distro.install(package), upgrade]
-        return step.mark(TODO, f"pip is missing: install {package}, then upgrade it")
-    if versions.at_least(have, tables.PIP_MINIMUM):
-        return step.mark(DONE, f"pip {have} reads TensorFlow's manylinux2014 wheels (needs {tables.PIP_MINIMUM} or newer)")
-    return step.mark(TODO, f"pip {have} is too old for TensorFlow's manylinux2014 wheels (needs "
-                           f"{tables.PIP_MINIMUM} or newer): 'No matching distribution found' otherwise")
+        step.commands = [ctx.distro.install("python3-pip"), upgrade]
+        return step.mark(TODO, "pip is missing: install python3-pip, then upgrade it")
+    if versions.at_least(have, needed):
+        return step.mark(DONE, f"pip {have} reads TensorFlow's manylinux wheels (needs {needed} or newer)")
+    return step.mark(TODO, f"pip {have} is too old for TensorFlow's manylinux wheels (needs {needed} or newer): "
+                           f"'No matching distribution found' otherwise")
 
 
 def driver_step(ctx: Context) -> Step:
-    step = Step("driver", "Install the NVIDIA driver from the distribution's packages", reboot=True)
+    step = Step("driver", "Install the NVIDIA driver (distribution packages)", reboot=True)
     why_not = not_gpu_reason(ctx)
     if why_not:
         return step.mark(SKIP, why_not)
