@@ -91,6 +91,14 @@ def max_fraction(used: Any, total: Any) -> float | None:
     return max(ratios, default=0.0)
 
 
+def memory_holders(processes: Any, ignored_names: Any) -> list[dict[str, Any]] | None:
+    """NVML's processes on the GPUs, without the display servers named in ``ignored_names``."""
+    if processes is None:
+        return None
+    ignored = set(ignored_names or ())
+    return [process for process in processes if process.get("name") not in ignored]
+
+
 def describe_processes(processes: Any) -> str | None:
     """'python3 (pid 1234, 1024 MiB on GPU 0); ...' for NVML's process list."""
     if processes is None:
@@ -129,6 +137,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "present_flags": (present_flags, 2, 2),
     "length": (length, 1, 1),
     "max_fraction": (max_fraction, 2, 2),
+    "memory_holders": (memory_holders, 2, 2),
     "describe_processes": (describe_processes, 1, 1),
     "provided_by": (provided_by, 2, 5),
     "coalesce": (coalesce, 1, 5),

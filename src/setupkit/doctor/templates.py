@@ -1,4 +1,5 @@
-"""Message templates: ``{driver.version}`` or ``{tf_cuda}`` replaced by a fact's or a let's value, as text.
+"""Message templates: ``{driver.version}`` or ``{tf_cuda}`` replaced by a fact's or a let's value, as text;
+``{cuda.pip_runtime_version|none}`` gives the text after ``|`` where the value is null ("unknown" without it).
 
 A deliberately tiny substitution (no attribute access, no indexing, no format specs, nothing evaluated): a
 placeholder is a name, ``{{`` and ``}}`` are literal braces.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z0-9_.-]+)\}")
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z0-9_.-]+)(?:\|([^{}|]*))?\}")
 
 
 def placeholders(template: str) -> list[str]:
@@ -17,10 +18,10 @@ def placeholders(template: str) -> list[str]:
     return [match.group(1) for match in PLACEHOLDER.finditer(template) if match.group(1)]
 
 
-def as_text(value: Any) -> str:
+def as_text(value: Any, if_null: str = "unknown") -> str:
     """A value as a person reads it: unknown, yes/no, a comma-separated list."""
     if value is None:
-        return "unknown"
+        return if_null
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
@@ -39,6 +40,7 @@ def render(template: str | None, names: Mapping[str, Any]) -> str:
     def substitute(match: re.Match[str]) -> str:
         if match.group(1) is None:
             return match.group(0)[0]
-        return as_text(names.get(match.group(1)))
+        fallback = match.group(2)
+        return as_text(names.get(match.group(1)), "unknown" if fallback is None else fallback)
 
     return PLACEHOLDER.sub(substitute, template).strip()
