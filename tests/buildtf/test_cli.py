@@ -104,3 +104,18 @@ def test_ctrl_c_stops_bazel_and_exits_130(kit, tmp_path):
     assert process.returncode == exitcodes.INTERRUPTED, err
     assert f"interrupted during the build; log: {log}" in err
     assert (bin_folder / "interrupted").read_text() == "SIGINT\n"  # bazel got SIGINT, not a kill
+
+
+def test_snapshot_plans_a_cuda_build_for_the_captured_h100(kit, tmp_path, run_setupkit, h100_snapshot):
+    tree, bin_folder = kit.make_tree(tmp_path / "tf"), kit.make_bin(tmp_path / "bin")
+    done = run_setupkit("build-tf", "--source", str(tree), "--cuda", "--dry-run", "--json", "--min-free-gb", "0",
+                        "--snapshot", str(h100_snapshot), env=kit.cli_env(bin_folder), timeout=60)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["cuda_capabilities"] == "9.0"  # the H100's, read from the capture's NVML
+    assert document["configure_answers"]["cuda_compute_capabilities"] == "9.0"
+    assert document["commands"][1][-4:] == ["--config=opt", "--config=cuda", "--config=cuda_wheel", "--jobs=16"]
+    assert "-mavx512f" in document["cpu_flags_allowed"]
+    building = run_setupkit("build-tf", "--source", str(tree), "--snapshot", str(h100_snapshot),
+                            env=kit.cli_env(bin_folder), timeout=60)
+    assert building.returncode == exitcodes.USAGE and "use it with --dry-run" in building.stderr

@@ -103,7 +103,7 @@ def test_non_interactive_sets_the_environment_and_no_terminal(kit, tmp_path, fak
         "PYTHON_BIN_PATH": sys.executable, "USE_DEFAULT_PYTHON_LIB_PATH": "1", "TF_NEED_ROCM": "0",
         "TF_NEED_CUDA": "0", "TF_NEED_CLANG": "1", "CLANG_COMPILER_PATH": str(fake_bin / "clang"),
         "CC_OPT_FLAGS": "-mavx2 -Wno-sign-compare", "TF_SET_ANDROID_WORKSPACE": "0"}
-    assert dict(result.configure_given)["TF_DOWNLOAD_CLANG"] == "0"
+    assert dict(result.configure_given)["USE_DEFAULT_PYTHON_LIB_PATH"] == "1"
     assert "build:opt --copt=-mavx2" in ui.bazelrc_text and result.wheel is not None
 
 

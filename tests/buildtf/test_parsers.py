@@ -156,14 +156,18 @@ def test_configure_env_for_cpu_and_cuda():
     cpu = configure.Choices("/usr/bin/python3", False, None, "/usr/bin/clang", "/usr/bin/gcc", "-march=native -Wno-sign-compare")
     assert configure.configure_env(cpu) == {
         "PYTHON_BIN_PATH": "/usr/bin/python3", "TF_NEED_ROCM": "0", "TF_NEED_CUDA": "0", "TF_NEED_CLANG": "1",
-        "CLANG_COMPILER_PATH": "/usr/bin/clang", "TF_DOWNLOAD_CLANG": "0",
+        "CLANG_COMPILER_PATH": "/usr/bin/clang",
         "CC_OPT_FLAGS": "-march=native -Wno-sign-compare", "TF_SET_ANDROID_WORKSPACE": "0",
         "USE_DEFAULT_PYTHON_LIB_PATH": "1"}
     cuda = configure.configure_env(configure.Choices("/usr/bin/python3", True, "8.9", None, "/usr/bin/gcc", "-O2"))
     assert cuda["TF_NEED_CUDA"] == "1" and cuda["TF_CUDA_CLANG"] == "0"
     assert cuda["GCC_HOST_COMPILER_PATH"] == "/usr/bin/gcc" and "CLANG_CUDA_COMPILER_PATH" not in cuda
     assert cuda["HERMETIC_CUDA_COMPUTE_CAPABILITIES"] == cuda["TF_CUDA_COMPUTE_CAPABILITIES"] == "8.9"
-    assert cuda["HERMETIC_CUDA_VERSION"] == "" and "TF_NEED_CLANG" not in cuda
+    assert cuda["HERMETIC_CUDA_VERSION"] == "" and "TF_NEED_CLANG" not in cuda and "TF_NEED_TENSORRT" not in cuda
+    old = configure.configure_env(configure.Choices("/usr/bin/python3", True, "8.6", None, "/usr/bin/gcc", "-O2",
+                                                    hermetic_cuda=False))
+    assert old["TF_NEED_TENSORRT"] == "0" and old["TF_CUDA_COMPUTE_CAPABILITIES"] == "8.6"
+    assert "HERMETIC_CUDA_VERSION" not in old and "LOCAL_CUDA_PATH" not in old
 
 
 def test_capabilities_from_the_gpus_or_asked_or_refused():

@@ -99,6 +99,8 @@ class Choices:
     clang: str | None
     gcc: str | None
     cc_opt_flags: str
+    hermetic_cuda: bool = True
+    """TF 2.18 and later ask for hermetic CUDA versions; older ones look for a local toolkit."""
 
 
 def answers_for(choices: Choices) -> dict[str, str]:
@@ -117,16 +119,21 @@ def answers_for(choices: Choices) -> dict[str, str]:
 
 
 _CPU_ONLY = {"python_bin_path", "python_lib_path", "rocm", "cuda", "need_clang", "clang_compiler_path",
-             "download_clang", "cc_opt_flags", "android_workspace"}
-_CUDA_ONLY = {"tensorrt", "hermetic_cuda_version", "hermetic_cudnn_version", "cuda_compute_capabilities",
-              "local_cuda_path", "local_cudnn_path", "local_nccl_path", "cuda_version", "cudnn_version",
-              "nccl_version", "cuda_paths", "cuda_clang", "clang_cuda_compiler_path", "gcc_host_compiler_path"}
+             "cc_opt_flags", "android_workspace"}
+"""The questions every build is asked. (download_clang, asked by some older configures, is answered 'n' when
+asked but is not part of the plan.)"""
+_CUDA_ONLY = {"cuda_compute_capabilities", "cuda_clang", "clang_cuda_compiler_path", "gcc_host_compiler_path"}
+_HERMETIC_CUDA = {"hermetic_cuda_version", "hermetic_cudnn_version", "local_cuda_path", "local_cudnn_path",
+                  "local_nccl_path"}
+_LOCAL_CUDA = {"tensorrt", "cuda_version", "cudnn_version", "nccl_version", "cuda_paths"}
+"""2.11 to 2.17; the version and path questions come only when configure does not find the toolkit itself."""
 
 
 def expected_answers(choices: Choices) -> dict[str, str]:
     """The answers this build will give, for the plan: the CPU prompts, plus the CUDA ones with --cuda."""
-    wanted = _CPU_ONLY | (_CUDA_ONLY if choices.cuda else set())
+    wanted = set(_CPU_ONLY)
     if choices.cuda:
+        wanted |= _CUDA_ONLY | (_HERMETIC_CUDA if choices.hermetic_cuda else _LOCAL_CUDA)
         wanted -= {"need_clang", "clang_compiler_path"}  # with CUDA, configure asks about clang for CUDA instead
         wanted -= {"gcc_host_compiler_path"} if choices.clang else {"clang_cuda_compiler_path"}
     elif choices.clang is None:

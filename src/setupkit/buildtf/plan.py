@@ -38,7 +38,7 @@ class BuildOptions:
     python: str = sys.executable
     min_free_gb: float = prereqs.MIN_FREE_GB
     bench_steps: int = 50
-    bench_batch_size: int = 64
+    bench_batch_size: int = 128
     bench_script: Path = BENCH_SCRIPT
 
 
@@ -142,7 +142,8 @@ def make_plan(options: BuildOptions, facts: Facts, tools: prereqs.Toolchain,
     capabilities = capabilities_for(options.cuda, options.cuda_capabilities, facts)
     jobs = prereqs.choose_jobs(facts.get("cpu.count"), facts.get("host.memory_mib"), options.jobs)
     choices = configure.Choices(python=options.python, cuda=options.cuda, capabilities=capabilities,
-                                clang=tools.clang, gcc=tools.gcc, cc_opt_flags=" ".join(flags))
+                                clang=tools.clang, gcc=tools.gcc, cc_opt_flags=" ".join(flags),
+                                hermetic_cuda=source.minor >= tested.HERMETIC_CUDA_SINCE)
     commands = build_commands(tools.bazel or "bazelisk", source.minor, options.cuda, jobs.count,
                               options.output_dir.expanduser().resolve())
     return BuildPlan(options=options, source=source, cpu_flags=cpu_flags, cc_opt_flags=flags,

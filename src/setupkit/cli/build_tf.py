@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from setupkit.cli.common import JsonOption, console, err_console, print_json
+from setupkit.cli.common import JsonOption, SnapshotOption, console, err_console, print_json
 
 CPU_FLAGS_HELP = ("native (-march=native), auto (the explicit -msse4.1 ... -mavx512f this CPU allows, for a wheel "
                   "that must run on identical machines), or a list: avx2,fma or '-mavx2 -mfma'.")
@@ -37,31 +37,40 @@ def build_tf(
     min_free_gb: Annotated[float, typer.Option(
         "--min-free-gb", metavar="GB", help="Free disk to require in the source folder and Bazel's cache.")] = 30.0,
     bench_steps: Annotated[int, typer.Option("--bench-steps", min=1, help="Benchmark steps per venv.")] = 50,
-    bench_batch_size: Annotated[int, typer.Option("--bench-batch-size", min=1, help="Benchmark batch size.")] = 64,
+    bench_batch_size: Annotated[int, typer.Option("--bench-batch-size", min=1, help="Benchmark batch size.")] = 128,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; run nothing.")] = False,
+    snapshot: SnapshotOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Build TensorFlow from source for this CPU (and GPU), install it in a venv, and measure it against stock."""
+    from setupkit import exitcodes
     from setupkit.buildtf.plan import BuildOptions
+    from setupkit.errors import SetupkitError
 
+    if snapshot and not dry_run:
+        raise SetupkitError("--snapshot plans a build for the captured machine: use it with --dry-run, and build on "
+                            "that machine itself", exitcodes.USAGE)
     options = BuildOptions(source=source, cpu_flags=cpu_flags, cuda=cuda, cuda_capabilities=cuda_capabilities,
                            jobs=jobs, non_interactive=non_interactive, install=not no_install, venv=venv,
                            stock_venv=stock_venv, log=log, output_dir=output_dir, python=python,
                            min_free_gb=min_free_gb, bench_steps=bench_steps, bench_batch_size=bench_batch_size)
-    run_build_tf(options, gather_facts(), dry_run=dry_run, json_output=json_output)
+    run_build_tf(options, gather_facts(snapshot), dry_run=dry_run, json_output=json_output)
 
 
-def gather_facts() -> dict:
-    """This machine's facts; CPU flags read from /proc/cpuinfo when the probes do not know them."""
+def gather_facts(snapshot: str | None = None) -> dict:
+    """The facts of this machine (or of a snapshot); CPU flags from /proc/cpuinfo when the probes lack them."""
     from setupkit.buildtf.cpuflags import parse_cpuinfo_flags
     from setupkit.host import open_host
     from setupkit.probes import collect_facts
 
-    host = open_host(None)
-    facts = collect_facts(host)
-    if facts.get("cpu.flags") is None:
-        flags = parse_cpuinfo_flags(host.read_text("/proc/cpuinfo") or "")
-        facts["cpu.flags"] = sorted(flags) if flags is not None else None
+    host = open_host(snapshot)
+    try:
+        facts = collect_facts(host)
+        if facts.get("cpu.flags") is None:
+            flags = parse_cpuinfo_flags(host.read_text("/proc/cpuinfo") or "")
+            facts["cpu.flags"] = sorted(flags) if flags is not None else None
+    finally:
+        getattr(host, "close", lambda: None)()
     return facts
 
 
