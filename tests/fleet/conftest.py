@@ -1,0 +1,127 @@
+"""Helpers for the fleet tests: run ansible-playbook with its state under tmp_path, read its PLAY RECAP, and a
+fake `setupkit` (with a fake nvidia-smi) for the provision paths that would need root, a GPU and a reboot."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PLAYBOOKS = REPO / "playbooks"
+RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$", re.MULTILINE)
+
+
+def ansible_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """Ansible's temp, cache and home under tmp; plain output (no colour, no cows) that tests can parse."""
+    return dict(os.environ, ANSIBLE_HOME=str(tmp / "ansible-home"), ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"),
+                ANSIBLE_REMOTE_TEMP=str(tmp / "ansible-remote-tmp"), ANSIBLE_NOCOWS="1", ANSIBLE_NOCOLOR="1",
+                ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="0",
+                ANSIBLE_STDOUT_CALLBACK="default", PYTHONDONTWRITEBYTECODE="1", NO_COLOR="1", **extra)
+
+
+def parse_recap(output: str) -> dict[str, dict[str, int]]:
+    """{host: {ok, changed, unreachable, failed, skipped, rescued, ignored}} from the PLAY RECAP."""
+    recap = output.rsplit("PLAY RECAP", 1)[-1]
+    return {m["host"]: {k: int(v) for k, v in (pair.split("=") for pair in m["counts"].split())}
+            for m in RECAP_LINE.finditer(recap)}
+
+
+def recap_line(output: str, host: str = "localhost") -> str:
+    recap = output.rsplit("PLAY RECAP", 1)[-1]
+    return next((line.strip() for line in recap.splitlines() if line.startswith(host + " ")), "")
+
+
+def run_playbook(playbook: str, tmp: Path, extra_vars: dict, *, env: dict[str, str] | None = None,
+                 timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook PLAYBOOK against localhost with a local connection, extra vars as one JSON document."""
+    argv = ["ansible-playbook", "-i", "localhost,", "-c", "local", str(PLAYBOOKS / playbook),
+            "-e", json.dumps({"ansible_python_interpreter": sys.executable, **extra_vars})]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=tmp,
+                          env=env or ansible_env(tmp))
+
+
+def frozen_checkout(tmp: Path) -> Path:
+    """A still copy of the repository's package files: the working tree may change under a running test, and a
+    changed source rightly makes the playbook rebuild setupkit."""
+    copy = tmp / "checkout"
+    for name in ("pyproject.toml", "README.md", "LICENSE", "src", "checks"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        elif source.is_file():
+            copy.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy / name)
+    return copy
+
+
+def local_install_vars(tmp: Path, source: Path) -> dict:
+    """Variables for a real install on this machine: a venv under tmp that sees the installed TensorFlow and
+    builds setupkit offline, no sudo (the tests run as the user they are), no distribution packages."""
+    return {"setupkit_source": str(source), "setupkit_home": str(tmp / "setupkit-home"),
+            "setupkit_reports_dir": str(tmp / "reports"), "setupkit_venv_site_packages": True,
+            "setupkit_pip_extra_args": "--no-build-isolation", "setupkit_become": False,
+            "setupkit_system_packages": []}
+
+
+FAKE_SETUPKIT = '''\
+#!{python}
+"""A fake setupkit for provision.yml: {gpus} GPU(s); install marks the stack installed and asks for a reboot
+when told to. Every call is appended to calls.log."""
+import json, pathlib, sys
+HERE = pathlib.Path({here!r})
+installed = (HERE / "installed").exists()
+(HERE / "calls.log").open("a").write(" ".join(sys.argv[1:]) + "\\n")
+verb = sys.argv[1]
+if verb == "doctor":
+    facts = {{"gpu.count": {gpus}, "gpu.names": ["Fake GPU"] * {gpus}, "os.pretty_name": "Fake OS",
+             "driver.loaded": installed, "driver.version": "580.95.05" if installed else None}}
+    print(json.dumps({{"schema": "setupkit-doctor/1", "status": "pass", "facts": facts, "findings": []}}))
+elif verb == "install":
+    if "--dry-run" not in sys.argv:
+        (HERE / "installed").touch()
+    done = "--dry-run" not in sys.argv or installed
+    step = {{"id": "driver", "title": "Install the driver", "status": "done" if done else "todo",
+             "reason": "", "commands": [], "files": [], "reboot": True}}
+    reboot = {reboot} and "--dry-run" not in sys.argv
+    print(json.dumps({{"schema": "setupkit-install/1", "reboot_required": reboot, "steps": [step]}}))
+'''
+
+
+@pytest.fixture
+def fake_setupkit(tmp_path):
+    """Write a fake setupkit (and a fake nvidia-smi) under tmp_path; returns (setupkit path, its folder, env)."""
+
+    def make(gpus: int = 1, reboot: bool = False):
+        here = tmp_path / "fake"
+        here.mkdir(exist_ok=True)
+        setupkit = here / "setupkit"
+        setupkit.write_text(FAKE_SETUPKIT.format(python=sys.executable, here=str(here), gpus=gpus, reboot=reboot))
+        nvidia_smi = here / "nvidia-smi"
+        nvidia_smi.write_text(textwrap.dedent("""\
+            #!/bin/sh
+            echo "GPU 0: Fake GPU (UUID: GPU-00000000-0000-0000-0000-000000000000)"
+            """))
+        for program in (setupkit, nvidia_smi):
+            program.chmod(0o755)
+        env = ansible_env(tmp_path, PATH=f"{here}{os.pathsep}{os.environ['PATH']}")
+        return setupkit, here, env
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def fleet():
+    """The helpers above, for tests (pytest's importlib mode keeps conftest out of reach of imports)."""
+    return SimpleNamespace(REPO=REPO, PLAYBOOKS=PLAYBOOKS, ROLE=PLAYBOOKS / "roles" / "setupkit", env=ansible_env,
+                           parse_recap=parse_recap, recap_line=recap_line, run_playbook=run_playbook,
+                           frozen_checkout=frozen_checkout, local_install_vars=local_install_vars)

@@ -1,0 +1,118 @@
+"""Real runs of the playbooks against this machine (ansible-playbook -i localhost, -c local): setupkit installed
+into a venv under tmp_path, reports on the control node, a second run that changes nothing; provision's GPU path,
+rounds and reboot refusal through a fake setupkit (a real install needs root, a GPU and reboots)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, fleet):
+    """One install shared by the module's real runs: (folder, extra vars)."""
+    tmp = tmp_path_factory.mktemp("fleet")
+    return tmp, fleet.local_install_vars(tmp, fleet.frozen_checkout(tmp))
+
+
+@pytest.fixture(scope="module")
+def first_doctor_run(workspace, fleet):
+    tmp, extra = workspace
+    return fleet.run_playbook("doctor.yml", tmp, extra)
+
+
+def test_doctor_run_gathers_the_report_on_the_control_node(first_doctor_run, workspace, fleet):
+    tmp, extra = workspace
+    output = first_doctor_run.stdout + first_doctor_run.stderr
+    assert first_doctor_run.returncode == 0, output
+    recap = fleet.parse_recap(first_doctor_run.stdout)["localhost"]
+    assert recap["failed"] == 0 and recap["changed"] > 0, fleet.recap_line(first_doctor_run.stdout)
+    report = json.loads((tmp / "reports" / "localhost.json").read_text())
+    assert report["schema"] == "setupkit-doctor/1"
+    assert report["facts"]["python.executable"].startswith(str(tmp / "setupkit-home" / "venv"))
+    assert "localhost: doctor " in first_doctor_run.stdout  # the one-line summary
+    fleet_table = (tmp / "reports" / "fleet.txt").read_text().splitlines()
+    assert fleet_table[0].split()[:3] == ["host", "os", "gpus"] and fleet_table[2].startswith("localhost")
+
+
+def test_second_doctor_run_changes_nothing(first_doctor_run, workspace, fleet):
+    tmp, extra = workspace
+    assert first_doctor_run.returncode == 0
+    second = fleet.run_playbook("doctor.yml", tmp, extra)
+    assert second.returncode == 0, second.stdout + second.stderr
+    recap = fleet.parse_recap(second.stdout)["localhost"]
+    assert recap["changed"] == 0 and recap["failed"] == 0, fleet.recap_line(second.stdout)
+
+
+def test_smoke_run_gathers_a_passing_report(first_doctor_run, workspace, fleet):
+    tmp, extra = workspace
+    assert first_doctor_run.returncode == 0
+    result = fleet.run_playbook("smoke.yml", tmp, {**extra, "setupkit_smoke_args": "--synthetic --steps 10 --batch-size 32"},
+                                timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert fleet.parse_recap(result.stdout)["localhost"]["failed"] == 0, fleet.recap_line(result.stdout)
+    report = json.loads((tmp / "reports" / "localhost-smoke.json").read_text())
+    assert report["schema"] == "setupkit-smoke-test/1" and report["status"] == "pass"
+    assert report["dataset"]["source"] == "synthetic"
+    assert "localhost: smoke test pass" in result.stdout
+
+
+def installed_setupkit_has(workspace, verb: str) -> bool:
+    tmp, _ = workspace
+    setupkit = tmp / "setupkit-home" / "venv" / "bin" / "setupkit"
+    return subprocess.run([str(setupkit), verb, "--help"], capture_output=True, timeout=120).returncode == 0
+
+
+def test_provision_dry_run_plans_and_changes_nothing(first_doctor_run, workspace, fleet):
+    tmp, extra = workspace
+    assert first_doctor_run.returncode == 0
+    if not installed_setupkit_has(workspace, "install"):
+        pytest.skip("this checkout's setupkit has no `install` verb yet")
+    result = fleet.run_playbook("provision.yml", tmp, {**extra, "setupkit_install_dry_run": True})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no NVIDIA GPU: CPU path (setupkit install) (dry run)" in result.stdout
+    recap = fleet.parse_recap(result.stdout)["localhost"]
+    assert recap["changed"] == 0 and recap["failed"] == 0, fleet.recap_line(result.stdout)
+
+
+def fake_vars(tmp, setupkit) -> dict:
+    return {"setupkit_install_package": False, "setupkit_bin": str(setupkit), "setupkit_become": False,
+            "setupkit_reports_dir": str(tmp / "reports")}
+
+
+def test_provision_gpu_path_installs_verifies_and_then_changes_nothing(fake_setupkit, tmp_path, fleet):
+    setupkit, here, env = fake_setupkit(gpus=1)
+    first = fleet.run_playbook("provision.yml", tmp_path, fake_vars(tmp_path, setupkit), env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert fleet.parse_recap(first.stdout)["localhost"]["changed"] == 1, fleet.recap_line(first.stdout)
+    assert "driver 580.95.05 loaded, nvidia-smi answers" in first.stdout
+    calls = (here / "calls.log").read_text().splitlines()
+    assert calls == ["doctor --json", "install --gpu --dry-run --json", "install --gpu --yes --json",
+                     "install --gpu --dry-run --json", "doctor --json"]
+    second = fleet.run_playbook("provision.yml", tmp_path, fake_vars(tmp_path, setupkit), env=env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert fleet.parse_recap(second.stdout)["localhost"]["changed"] == 0, fleet.recap_line(second.stdout)
+
+
+def test_provision_takes_the_cpu_path_without_a_gpu(fake_setupkit, tmp_path, fleet):
+    setupkit, here, env = fake_setupkit(gpus=0)
+    result = fleet.run_playbook("provision.yml", tmp_path, fake_vars(tmp_path, setupkit), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    installs = [call for call in (here / "calls.log").read_text().splitlines() if call.startswith("install")]
+    assert installs and all("--gpu" not in call for call in installs)
+    assert "nvidia-smi answers" not in result.stdout  # the GPU verification is skipped on a CPU host
+
+
+def test_provision_refuses_to_reboot_over_a_local_connection(fake_setupkit, tmp_path, fleet):
+    setupkit, here, env = fake_setupkit(gpus=1, reboot=True)
+    result = fleet.run_playbook("provision.yml", tmp_path, fake_vars(tmp_path, setupkit), env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "runs with a local connection" in result.stdout
+    assert "from a separate control node over ssh" in result.stdout
+    assert fleet.parse_recap(result.stdout)["localhost"]["failed"] == 1
