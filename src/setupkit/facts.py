@@ -32,7 +32,8 @@ FACTS: dict[str, str] = {
     # -- GPU and driver --------------------------------------------------------------------------------------
     "gpu.count": "NVIDIA GPUs: NVML's count, or NVIDIA display-class PCI devices when no driver answers",
     "gpu.names": "GPU names (NVML, else the driver's /proc information, else the PCI id)",
-    "gpu.pci_ids": "vendor:device PCI ids of the NVIDIA GPUs (10de:1b06)",
+    "gpu.pci_ids": "vendor:device PCI ids of the NVIDIA GPUs (10de:1b06); null when a GPU has no PCI device "
+    "to match (WSL)",
     "gpu.uuids": "GPU UUIDs from NVML (GPU-...), for CUDA_VISIBLE_DEVICES given by UUID",
     "gpu.compute_capabilities": "compute capability of each GPU as X.Y (NVML)",
     "gpu.memory_total_mib": "total memory of each GPU in MiB (NVML)",
@@ -43,7 +44,7 @@ FACTS: dict[str, str] = {
     "driver.version": "the kernel module's version (/proc/driver/nvidia/version, /sys/module/nvidia/version), "
     "else NVML's",
     "driver.userspace_version": "the user-space driver's version (NVML, else the libnvidia-ml.so.X name)",
-    "driver.open_kernel_module": "true when the loaded module is NVIDIA's open kernel module",
+    "driver.open_kernel_module": "true when the loaded module is NVIDIA's open kernel module, null when none is",
     "driver.nvml_error": "NVML's error class when it could not start (NVMLError_LibRmVersionMismatch ...), else null",
     "driver.cuda_max": "highest CUDA version the driver supports (13.0)",
     "nouveau.loaded": "the nouveau kernel module is loaded",
@@ -58,10 +59,11 @@ FACTS: dict[str, str] = {
     # -- display, boot -----------------------------------------------------------------------------------
     "display.manager": "lightdm | gdm3 | gdm | sddm | null (none installed)",
     "display.manager_active": "the display manager is running",
-    "display.init": "systemd | upstart | sysvinit | none",
+    "display.init": "systemd | upstart | sysvinit | none (PID 1 is no init: a container, WSL, a micro-VM)",
     "display.graphical_session": "this process runs inside an X or Wayland session",
     "secureboot.enabled": "Secure Boot is on (mokutil --sb-state, else the EFI variable; false without EFI)",
-    "reboot.required": "a reboot is pending (/var/run/reboot-required, or a kernel module older than user space)",
+    "reboot.required": "a reboot is pending (/var/run/reboot-required, or a loaded kernel module that differs from "
+    "the user-space driver)",
     # -- Python and TensorFlow -------------------------------------------------------------------------------
     "python.executable": "the Python interpreter setupkit runs in",
     "python.version": "its version (3.12.3)",

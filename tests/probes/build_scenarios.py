@@ -572,7 +572,8 @@ def centos7() -> Scenario:
     s.links["/etc/redhat-release"] = "centos-release"
     s.files["/proc/sys/kernel/osrelease"] = "3.10.0-1160.el7.x86_64\n"
     s.files["/proc/version"] = ("Linux version 3.10.0-1160.el7.x86_64 (mockbuild@kbuilder.bsys.centos.org) (gcc "
-                                "version 4.8.5 20150623 (Red Hat 4.8.5-44) (GCC) ) #1 SMP Mon Oct 19 16:18:59 UTC 2020\n")
+                                "version 4.8.5 20150623 (Red Hat 4.8.5-44) (GCC) ) #1 SMP Mon Oct 19 16:18:59 UTC "
+                                "2020\n")
     s.links["/lib"] = "usr/lib"
     s.links["/usr/lib/modules/3.10.0-1160.el7.x86_64/build"] = "/usr/src/kernels/3.10.0-1160.el7.x86_64"
     s.dirs.append("/usr/src/kernels/3.10.0-1160.el7.x86_64/include")
@@ -601,7 +602,8 @@ def centos7() -> Scenario:
     s.commands.append(command(["mokutil", "--sb-state"], 255, "", "EFI variables are not supported on this system\n"))
     processes(s, {1: "systemd", 622: "systemd-journal", 901: "crond", 1033: "tuned", 1040: "sshd", 2202: "bash"})
     s.nvml = dict(NVML_NOT_FOUND)
-    s.env = {"PATH": "/usr/local/bin:/usr/bin:/usr/local/sbin:/usr/sbin", "SSH_CONNECTION": "10.1.1.9 40022 10.1.1.30 22"}
+    s.env = {"PATH": "/usr/local/bin:/usr/bin:/usr/local/sbin:/usr/sbin",
+             "SSH_CONNECTION": "10.1.1.9 40022 10.1.1.30 22"}
     s.python = python_json("/usr/bin/python3", "3.6.8", "9.0.3", {"setuptools": "39.2.0"})
     s.expected = {
         "os.id": "centos", "os.version_id": "7", "os.pretty_name": "CentOS Linux 7 (Core)", "os.family": "rhel",

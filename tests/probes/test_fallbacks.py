@@ -126,7 +126,8 @@ def test_display_manager_from_the_unit_link_and_systemctl_without_processes(make
 
 
 def test_a_running_manager_is_found_with_no_config(make_host):
-    host = make_host(files={"/proc/1/comm": "init\n", "/proc/777/comm": "sddm\n", "/etc/inittab": "id:5:initdefault:\n"})
+    host = make_host(files={"/proc/1/comm": "init\n", "/proc/777/comm": "sddm\n",
+                            "/etc/inittab": "id:5:initdefault:\n"})
     assert display.probe(host, {})["display.manager"] == "sddm"
     assert display.probe(host, {})["display.init"] == "sysvinit"
 

@@ -72,7 +72,8 @@ def test_debian_version():
 
 WSL_VERSION = ("Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) (gcc (GCC) 11.2.0, "
                "GNU ld (GNU Binutils) 2.37) #1 SMP Fri Mar 29 23:14:13 UTC 2024\n")
-WSL1_VERSION = "Linux version 4.4.0-19041-Microsoft (Microsoft@Microsoft.com) (gcc version 5.4.0 (GCC) ) #1237-Microsoft"
+WSL1_VERSION = ("Linux version 4.4.0-19041-Microsoft (Microsoft@Microsoft.com) (gcc version 5.4.0 (GCC) ) "
+                "#1237-Microsoft")
 
 
 def test_kernel_release_from_each_source():
@@ -96,7 +97,8 @@ def test_wsl_is_told_by_proc_version():
     ("VMware, Inc.", "VMware Virtual Platform", "vmware"), ("innotek GmbH", "VirtualBox", "virtualbox"),
     ("Xen", "HVM domU", "xen"), ("Microsoft Corporation", "Virtual Machine", "hyperv"),
     ("Amazon EC2", "m5.large", "amazon"), ("Google", "Google Compute Engine", "google"),
-    ("Dell Inc.", "Precision 5820 Tower", None), ("Microsoft Corporation", "Surface Laptop 5", None), (None, None, None),
+    ("Dell Inc.", "Precision 5820 Tower", None), ("Microsoft Corporation", "Surface Laptop 5", None),
+    (None, None, None),
 ])
 def test_dmi_virtualization(vendor, product, kind):
     assert machine.dmi_virtualization(vendor, product) == kind

@@ -110,9 +110,14 @@ def _capability(value: Any) -> str | None:
 
 
 def _processes(devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"gpu": dev.get("index"), "pid": proc.get("pid"), "name": proc.get("name"),
-             "used_mib": _mib(proc.get("used_memory"))}
-            for dev in devices for proc in dev.get("processes") or []]
+    found = []
+    for dev in devices:
+        procs = dev.get("processes")
+        for proc in procs if isinstance(procs, list) else []:
+            if isinstance(proc, dict):
+                found.append({"gpu": dev.get("index"), "pid": proc.get("pid"), "name": proc.get("name"),
+                              "used_mib": _mib(proc.get("used_memory"))})
+    return found
 
 
 def _display_active(devices: list[dict[str, Any]]) -> bool | None:

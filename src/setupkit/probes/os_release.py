@@ -79,43 +79,44 @@ def debian_version_id(text: str | None) -> str | None:
     return lines[0].strip().split(".")[0]
 
 
-def _identity(host: Host) -> dict[str, str | None]:
-    """id, version_id, pretty_name and id_like from the first file that names the distribution."""
-    for path in OS_RELEASE_FILES:
-        props = parse_os_release(host.read_text(path))
-        if props.get("id"):
-            return {k: props.get(k) for k in ("id", "version_id", "pretty_name", "id_like")}
-    lsb = parse_os_release(host.read_text("/etc/lsb-release"))
+def identity(os_props: dict[str, str], lsb: dict[str, str], redhat: str | None,
+             debian: str | None) -> dict[str, str | None]:
+    """id, version_id, pretty_name and id_like from the first source that names the distribution."""
+    if os_props.get("id"):
+        return {key: os_props.get(key) for key in ("id", "version_id", "pretty_name", "id_like")}
     if lsb.get("distrib_id"):
         return {"id": lsb["distrib_id"].lower(), "version_id": lsb.get("distrib_release"),
                 "pretty_name": lsb.get("distrib_description"), "id_like": None}
-    release = parse_distro_release(host.read_text("/etc/redhat-release"))
+    release = parse_distro_release(redhat)
     if release.get("name"):
         return {"id": release_name_id(release["name"]), "version_id": release.get("version_id"),
-                "pretty_name": clean_lines(host.read_text("/etc/redhat-release"))[0].strip(), "id_like": None}
-    debian = host.read_text("/etc/debian_version")
+                "pretty_name": clean_lines(redhat)[0].strip(), "id_like": None}
     if debian is not None:
         return {"id": "debian", "version_id": debian_version_id(debian), "pretty_name": None, "id_like": None}
     return {}
 
 
-def _codename(host: Host) -> str | None:
+def codename(os_props: dict[str, str], lsb: dict[str, str]) -> str | None:
+    """VERSION_CODENAME or UBUNTU_CODENAME of os-release, else DISTRIB_CODENAME (Ubuntu 14.04 has only that)."""
+    return os_props.get("version_codename") or os_props.get("ubuntu_codename") or lsb.get("distrib_codename") or None
+
+
+def read_os_release(host: Host) -> dict[str, str]:
     for path in OS_RELEASE_FILES:
         props = parse_os_release(host.read_text(path))
-        if props:
-            name = props.get("version_codename") or props.get("ubuntu_codename")
-            if name:
-                return name
-            break
-    return parse_os_release(host.read_text("/etc/lsb-release")).get("distrib_codename") or None
+        if props.get("id"):
+            return props
+    return {}
 
 
 def probe(host: Host, facts: Facts) -> Facts:
-    found = _identity(host)
+    os_props = read_os_release(host)
+    lsb = parse_os_release(host.read_text("/etc/lsb-release"))
+    found = identity(os_props, lsb, host.read_text("/etc/redhat-release"), host.read_text("/etc/debian_version"))
     return {
         "os.id": found.get("id"),
         "os.version_id": found.get("version_id"),
         "os.pretty_name": found.get("pretty_name"),
         "os.family": os_family(found.get("id"), found.get("id_like")),
-        "os.codename": _codename(host),
+        "os.codename": codename(os_props, lsb),
     }
