@@ -170,7 +170,7 @@ def run_legacy(runfile: str, toolkit_path: str, *, override: bool, log_path: str
 def _converse(dialog: _Dialog, prompt_timeout: float, install_timeout: float) -> DialogResult:
     import pexpect
 
-    patterns = [re.compile(p, re.IGNORECASE if n == "other" else 0) for _, p in _PROMPTS]
+    patterns = [re.compile(p) for _, p in _PROMPTS]
     names = [n for n, _ in _PROMPTS]
     timeout = prompt_timeout
     for _ in range(10_000):  # a bound, not a budget: the EULA is a few dozen pages
