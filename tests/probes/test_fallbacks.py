@@ -137,3 +137,13 @@ def test_secureboot_from_the_efi_variable_without_mokutil(make_host):
     assert secureboot.probe(make_host(files={var: bytes([7, 0, 0, 0, 1])}), {})["secureboot.enabled"] is True
     assert secureboot.probe(make_host(dirs=["/sys/firmware/efi/efivars"]), {})["secureboot.enabled"] is None
     assert secureboot.probe(make_host(), {})["secureboot.enabled"] is False
+
+
+def test_the_python_packages_are_read_once_per_collection(make_host, monkeypatch):
+    host = make_host(packages={"tensorflow": "2.21.0", "nvidia-cudnn-cu12": "9.3.0.75"})
+    calls = []
+    real = host.python
+    monkeypatch.setattr(host, "python", lambda: calls.append(1) or real())
+    facts = collect_facts(host)
+    assert len(calls) == 1
+    assert (facts["tensorflow.version"], facts["cudnn.pip_version"]) == ("2.21.0", "9.3.0.75")

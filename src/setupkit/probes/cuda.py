@@ -12,7 +12,8 @@ import re
 
 from setupkit.facts import Facts
 from setupkit.host.base import Host
-from setupkit.probes.text import find_package, major_minor, version_key
+from setupkit.probes.packages import pip_package
+from setupkit.probes.text import major_minor, version_key
 
 CUDA_LINK = "/usr/local/cuda"
 MAX_LINK_HOPS = 40
@@ -84,7 +85,7 @@ def toolkit_version(host: Host, path: str | None) -> str | None:
 def probe(host: Host, facts: Facts) -> Facts:
     installed = toolkit_dirs(host)
     path = toolkit_path(host, installed)
-    runtime = find_package(host.python().packages, RUNTIME_PACKAGES)
+    runtime = pip_package(host, RUNTIME_PACKAGES)
     return {
         "cuda.toolkit_path": path,
         "cuda.toolkit_version": toolkit_version(host, path),

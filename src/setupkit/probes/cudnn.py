@@ -11,7 +11,8 @@ import re
 
 from setupkit.facts import Facts
 from setupkit.host.base import Host
-from setupkit.probes.text import find_package, version_key
+from setupkit.probes.packages import pip_package
+from setupkit.probes.text import version_key
 
 INCLUDE_DIRS = ("/usr/include", "/usr/include/x86_64-linux-gnu", "/usr/local/cuda/include")
 LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/cuda/lib64")
@@ -52,7 +53,7 @@ def system_cudnn_version(host: Host, toolkit: str | None) -> str | None:
 
 
 def probe(host: Host, facts: Facts) -> Facts:
-    pip = find_package(host.python().packages, PIP_PACKAGES)
+    pip = pip_package(host, PIP_PACKAGES)
     return {
         "cudnn.version": system_cudnn_version(host, facts.get("cuda.toolkit_path")),
         "cudnn.pip_version": pip[1] if pip else None,

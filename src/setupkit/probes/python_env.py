@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from setupkit.facts import Facts
 from setupkit.host.base import Host
-from setupkit.probes.text import find_package
+from setupkit.probes.packages import pip_package, python_info
 
 TENSORFLOW_PACKAGES = ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tf-nightly", "tf-nightly-cpu",
                        "intel-tensorflow")
 
 
 def probe(host: Host, facts: Facts) -> Facts:
-    info = host.python()
-    tensorflow = find_package(info.packages, TENSORFLOW_PACKAGES)
+    info = python_info(host)
+    tensorflow = pip_package(host, TENSORFLOW_PACKAGES)
     return {
         "python.executable": info.executable,
         "python.version": info.version,
