@@ -26,10 +26,10 @@ def md5_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(dest_dir: Path, url: str = URL, timeout: float = TIMEOUT_S) -> Path:
+def fetch(dest_dir: Path, url: str = URL, timeout: float = TIMEOUT_S, md5: str = MD5) -> Path:
     """Download to ``dest_dir/cifar-10-python.tar.gz`` unless a verified copy is there already."""
     archive = dest_dir / ARCHIVE_NAME
-    if archive.is_file() and md5_of(archive) == MD5:
+    if archive.is_file() and md5_of(archive) == md5:
         return archive
     dest_dir.mkdir(parents=True, exist_ok=True)
     partial = archive.with_suffix(".part")
@@ -41,14 +41,14 @@ def fetch(dest_dir: Path, url: str = URL, timeout: float = TIMEOUT_S) -> Path:
         reason = getattr(error, "reason", error)
         raise PreconditionError(f"cannot download CIFAR-10 from {url} ({reason}); offline? give --data DIR with "
                                 f"the dataset, or leave out --download to train on synthetic data") from None
-    return _verified(partial, archive)
+    return _verified(partial, archive, md5)
 
 
-def _verified(partial: Path, archive: Path) -> Path:
+def _verified(partial: Path, archive: Path, md5: str) -> Path:
     found = md5_of(partial)
-    if found != MD5:
+    if found != md5:
         partial.unlink(missing_ok=True)
-        raise PreconditionError(f"{archive}: download corrupt (md5 {found}, expected {MD5}); try again")
+        raise PreconditionError(f"{archive}: download corrupt (md5 {found}, expected {md5}); try again")
     partial.replace(archive)
     return archive
 
