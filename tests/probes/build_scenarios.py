@@ -335,7 +335,9 @@ def ubuntu2204_two_gpus() -> Scenario:
     s = Scenario("ubuntu2204-two-gpus-cuda118", "Ubuntu 22.04 workstation, two GeForce RTX 3090 on driver 535 "
                  "(working), CUDA 11.8 (the /usr/local/cuda link) beside 12.2, cuDNN 8.6 from the deb, "
                  "CUDA_VISIBLE_DEVICES=1, no display manager, a training job on GPU 0.")
-    s.files["/etc/os-release"] = os_release_ubuntu("22.04", "22.04.4", "jammy", "Jammy Jellyfish")
+    # As Ubuntu lays it: /etc/os-release is a link to ../usr/lib/os-release.
+    s.links["/etc/os-release"] = "../usr/lib/os-release"
+    s.files["/usr/lib/os-release"] = os_release_ubuntu("22.04", "22.04.4", "jammy", "Jammy Jellyfish")
     s.files["/etc/lsb-release"] = lsb_release("22.04", "jammy", "Ubuntu 22.04.4 LTS")
     s.files["/etc/debian_version"] = "bookworm/sid\n"
     s.links["/lib"] = "usr/lib"
@@ -620,7 +622,9 @@ def laptop() -> Scenario:
     s = Scenario("laptop-hybrid-secureboot", "Ubuntu 22.04 on a Lenovo Legion laptop: Intel Iris Xe beside a "
                  "GeForce RTX 4060 Laptop GPU (hybrid, the display on the Intel GPU), driver 550 from Ubuntu's "
                  "archive, gdm3 on X11, Secure Boot on (the module signed with the enrolled MOK), on battery.")
-    s.files["/etc/os-release"] = os_release_ubuntu("22.04", "22.04.4", "jammy", "Jammy Jellyfish")
+    # As Ubuntu lays it: /etc/os-release is a link to ../usr/lib/os-release.
+    s.links["/etc/os-release"] = "../usr/lib/os-release"
+    s.files["/usr/lib/os-release"] = os_release_ubuntu("22.04", "22.04.4", "jammy", "Jammy Jellyfish")
     s.files["/etc/lsb-release"] = lsb_release("22.04", "jammy", "Ubuntu 22.04.4 LTS")
     s.files["/etc/debian_version"] = "bookworm/sid\n"
     s.links["/lib"] = "usr/lib"
