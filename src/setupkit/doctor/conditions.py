@@ -60,6 +60,19 @@ class Scope:
         return merged
 
 
+def fact_names(node: Any, lets: Mapping[str, Any]) -> list[str]:
+    """The facts a condition or operand reads, through the ``let`` values it names."""
+    if isinstance(node, list):
+        return [name for item in node for name in fact_names(item, lets)]
+    if not isinstance(node, dict):
+        return []
+    names = [node["fact"]] if isinstance(node.get("fact"), str) else []
+    if isinstance(node.get("var"), str) and node["var"] in lets:
+        names += fact_names(lets[node["var"]], lets)
+    return names + [name for key, value in node.items() if key not in ("fact", "var")
+                    for name in fact_names(value, lets)]
+
+
 def is_operand_ref(node: Any) -> bool:
     return isinstance(node, dict) and any(key in node for key in OPERAND_KEYS)
 

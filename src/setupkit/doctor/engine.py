@@ -50,13 +50,15 @@ def _decide(check: Check, scope: conditions.Scope) -> Outcome:
         if answer:
             return rule
         if answer is None and rule.if_unknown != "next":
-            return check.unknown or _cannot_tell(check, scope.facts)
+            return check.unknown or _cannot_tell(check, rule, scope.facts)
     return check.default
 
 
-def _cannot_tell(check: Check, facts: Mapping[str, Any]) -> Outcome:
-    missing = [name for name in check.facts if facts.get(name) is None]
-    return Outcome(status="unknown", message=f"Cannot tell: {', '.join(missing) or 'a needed fact'} unknown.")
+def _cannot_tell(check: Check, rule: Outcome, facts: Mapping[str, Any]) -> Outcome:
+    """The unknown outcome, naming the facts the undecided rule needed and did not get."""
+    needed = dict.fromkeys(conditions.fact_names(rule.when, check.lets))
+    missing = [name for name in needed if facts.get(name) is None]
+    return Outcome(status="unknown", message=f"Cannot tell: {', '.join(missing) or 'a needed value'} unknown.")
 
 
 def _fix(outcome: Outcome, check: Check, names: Mapping[str, Any]) -> dict[str, Any] | None:
