@@ -1,0 +1,249 @@
+"""The condition language, the engine's statuses, templates, the whitelisted functions and the knowledge tables,
+on fact dictionaries."""
+
+from __future__ import annotations
+
+import pytest
+
+from doctor_helpers import facts_with, verdict
+from setupkit import exitcodes
+from setupkit.doctor import functions, tables, templates, versions
+from setupkit.doctor.catalog import Check, Outcome
+from setupkit.doctor.conditions import Scope, evaluate
+from setupkit.doctor.engine import Finding, evaluate_check, exit_code, overall_status
+
+
+def holds(condition, lets=None, **facts):
+    return evaluate(condition, Scope(facts_with(**facts), lets))
+
+
+@pytest.mark.parametrize(("condition", "expected"), [
+    ({"fact": "gpu.count", "op": "==", "value": 2}, True),
+    ({"fact": "gpu.count", "op": "!=", "value": 2}, False),
+    ({"fact": "gpu.count", "op": "<", "value": 3}, True),
+    ({"fact": "gpu.count", "op": "<=", "value": 2}, True),
+    ({"fact": "gpu.count", "op": ">", "value": 2}, False),
+    ({"fact": "gpu.count", "op": ">=", "value": 2}, True),
+    ({"fact": "os.id", "op": "in", "value": ["ubuntu", "debian"]}, True),
+    ({"fact": "os.id", "op": "not in", "value": ["ubuntu", "debian"]}, False),
+    ({"fact": "cpu.flags", "op": "contains", "value": "avx"}, True),
+    ({"fact": "cpu.flags", "op": "not contains", "value": "avx512f"}, True),
+    ({"fact": "driver.version", "op": ">=", "value": "550", "as": "version"}, True),
+    ({"fact": "driver.version", "op": "<", "value": "580.65.06", "as": "version"}, False),
+    ({"fact": "driver.version", "op": ">", "value": "1000", "as": "version"}, False),  # not a string compare
+    ({"fact": "driver.cuda_max", "op": "==", "value": "13", "as": "version"}, True),
+    ({"fact": "driver.cuda_max", "op": "in", "value": ["12.2", "13.0.0"], "as": "version"}, True),
+    ({"fact": "cuda.toolkit_version", "op": "is null"}, True),
+    ({"fact": "gpu.count", "op": "is not null"}, True),
+])
+def test_comparisons(condition, expected):
+    assert holds(condition, gpu__count=2, os__id="ubuntu", cpu__flags=["sse4_2", "avx", "avx2"],
+                 driver__version="580.159.04", driver__cuda_max="13.0") is expected
+
+
+def test_a_null_fact_cannot_decide_a_comparison():
+    assert holds({"fact": "driver.version", "op": ">=", "value": "550", "as": "version"}) is None
+    assert holds({"fact": "driver.version", "op": "==", "value": "x", "if_null": False}) is False
+
+
+def test_kleene_logic():
+    true = {"fact": "gpu.count", "op": "==", "value": 1}
+    false = {"fact": "gpu.count", "op": "==", "value": 0}
+    unknown = {"fact": "driver.version", "op": "==", "value": "1"}
+    facts = {"gpu__count": 1}
+    assert holds({"any": [unknown, true]}, **facts) is True
+    assert holds({"any": [unknown, false]}, **facts) is None
+    assert holds({"all": [unknown, false]}, **facts) is False
+    assert holds({"all": [unknown, true]}, **facts) is None
+    assert holds({"not": unknown}, **facts) is None
+    assert holds({"not": false}, **facts) is True
+
+
+def test_operands_lets_calls_and_lookups():
+    lets = {"tf_cuda": {"lookup": "tensorflow_builds", "key": {"fact": "tensorflow.version"}, "field": "cuda"},
+            "floor": {"call": "min_driver_for_cuda", "args": [{"var": "tf_cuda"}]}}
+    scope = Scope(facts_with(tensorflow__version="2.15.1"), lets)
+    assert scope.var("tf_cuda") == "12.2"
+    assert scope.var("floor") == "535.54.03"
+    assert evaluate({"var": "floor", "op": "<=", "value": "535.54.03", "as": "version"}, scope) is True
+    unknown = Scope(facts_with(), lets)
+    assert unknown.var("tf_cuda") is None and unknown.var("floor") is None
+
+
+def _check(rules, default=("pass", "fine"), unknown=None, facts=("driver.version",)):
+    return Check(id="t.check", section="Test", title="t", severity="low", facts=tuple(facts),
+                 rules=tuple(Outcome(status=s, message=m, when=w, if_unknown=u) for w, s, m, u in rules),
+                 default=Outcome(status=default[0], message=default[1]),
+                 unknown=None if unknown is None else Outcome(status=unknown[0], message=unknown[1]))
+
+
+OLD = {"fact": "driver.version", "op": "<", "value": "550", "as": "version"}
+
+
+def test_first_matching_rule_wins_and_default_otherwise():
+    check = _check([(OLD, "fail", "old {driver.version}", "unknown"),
+                    ({"fact": "driver.version", "op": "<", "value": "600", "as": "version"}, "warn", "meh", "unknown")])
+    assert evaluate_check(check, facts_with(driver__version="535.1")).status == "fail"
+    assert evaluate_check(check, facts_with(driver__version="580.1")).status == "warn"
+    assert evaluate_check(check, facts_with(driver__version="610.1")).status == "pass"
+
+
+def test_unknown_is_never_a_silent_pass():
+    finding = evaluate_check(_check([(OLD, "fail", "old", "unknown")]), facts_with())
+    assert finding.status == "unknown"
+    assert finding.message == "Cannot tell: driver.version unknown."
+
+
+def test_a_check_may_say_how_to_treat_unknown():
+    skip = _check([(OLD, "fail", "old", "unknown")], unknown=("skip", "no driver to judge"))
+    assert evaluate_check(skip, facts_with()).status == "skip"
+    onward = _check([(OLD, "fail", "old", "next")], default=("info", "no verdict"))
+    assert evaluate_check(onward, facts_with()).status == "info"
+
+
+def test_a_fact_of_an_unexpected_form_is_unknown_not_a_crash():
+    check = _check([({"fact": "gpu.count", "op": ">", "value": 0}, "pass", "ok", "unknown")], facts=["gpu.count"])
+    assert evaluate_check(check, facts_with(gpu__count="two")).status == "unknown"
+
+
+def _finding(status):
+    return Finding(id=status, section="s", title="t", status=status, message="", detail="", fix=None, severity="low")
+
+
+@pytest.mark.parametrize(("statuses", "overall", "code"), [
+    (["pass", "info", "skip", "unknown"], "pass", exitcodes.OK),
+    (["pass", "warn", "unknown"], "warn", exitcodes.OK),
+    (["pass", "warn", "fail"], "fail", exitcodes.CHECK_FAILED),
+    ([], "pass", exitcodes.OK),
+])
+def test_overall_status_and_exit_code(statuses, overall, code):
+    findings = [_finding(s) for s in statuses]
+    assert overall_status(findings) == overall
+    assert exit_code(findings) == code
+
+
+# -- templates ---------------------------------------------------------------------------------------------
+
+def test_templates_substitute_names_only():
+    names = {"driver.version": "535.54.03", "gpu.names": ["A", "B"], "kernel.wsl": False, "x": None, "f": 0.5}
+    assert templates.render("v{driver.version} on {gpu.names}, wsl {kernel.wsl}", names) == "v535.54.03 on A, B, wsl no"
+    assert templates.render("{x} / {x|none} / {{literal}} / {f}", names) == "unknown / none / {literal} / 0.5"
+    assert templates.render("{driver.version.__class__}", names) == "unknown"
+    assert templates.render("{0} {driver.version!r:>9}", names) == "unknown {driver.version!r:>9}"
+    assert templates.placeholders("{a.b} and {c|d} {{e}}") == ["a.b", "c"]
+
+
+# -- functions -----------------------------------------------------------------------------------------------
+
+UUIDS = ["GPU-aaaa-1111", "GPU-bbbb-2222"]
+
+
+@pytest.mark.parametrize(("env", "visible", "invalid"), [
+    (None, ["0", "1"], []),
+    ("1", ["1"], []),
+    ("0,2,-1,1", ["0"], ["2", "-1"]),
+    ("0,1,2", ["0", "1"], ["2"]),
+    ("-1", [], []),
+    ("", [], []),
+    ("NoDevFiles", [], []),
+    ("GPU-bbbb", ["GPU-bbbb"], []),
+    ("GPU-cccc,0", [], ["GPU-cccc"]),
+    ("MIG-GPU-aaaa-1111/1/0", ["MIG-GPU-aaaa-1111/1/0"], []),
+])
+def test_visible_devices_follow_the_cuda_rule(env, visible, invalid):
+    assert functions.visible_devices(env, 2, UUIDS) == visible
+    assert functions.invalid_devices(env, 2, UUIDS) == invalid
+
+
+def test_cuda_rule_on_four_gpus_stops_at_the_first_invalid_index():
+    assert functions.visible_devices("0,2,-1,1", 4) == ["0", "2"]
+
+
+def test_uuid_without_known_uuids_cannot_tell():
+    assert functions.visible_devices("GPU-bbbb", 2, None) is None
+
+
+def test_provided_by():
+    assert functions.provided_by("12.3", "11.8", "12.3.101") == "same-major"
+    assert functions.provided_by("12.5", "12.2", None) == "older"
+    assert functions.provided_by("12.3", "11.8", None) == "none"
+    assert functions.provided_by("8.9", None, None) == "none"
+    assert functions.provided_by(None, "12.3") is None
+
+
+def test_flags_processes_fractions():
+    assert functions.present_flags(["avx", "fma", "sse4_2"], ["sse4_1", "sse4_2", "fma"]) == ["sse4_2", "fma"]
+    assert functions.max_fraction([10, 900], [1000, 1000]) == 0.9
+    held = functions.memory_holders([{"name": "Xorg", "pid": 1}, {"name": "python3", "pid": 2}], ["Xorg"])
+    assert [p["pid"] for p in held] == [2]
+    assert functions.describe_processes([{"name": "python3", "pid": 7, "used_mib": 10, "gpu": 0}]) == \
+        "python3 (pid 7, 10 MiB on GPU 0)"
+
+
+# -- versions and tables -------------------------------------------------------------------------------------
+
+def test_versions_are_lenient():
+    assert versions.compare("580.159.04", "580.65.06") == 1
+    assert versions.compare("13.0", "13") == 0
+    assert versions.compare("535.54.03-server", "535.54.03") == 0
+    assert versions.compare("2.21.0rc1", "2.21.0") == -1
+    assert versions.compare("n/a", "1") is None
+    assert versions.major_minor("12.5.82") == "12.5"
+
+
+def test_tables_api():
+    assert tables.min_driver_for_cuda("12.2") == "535.54.03"
+    assert tables.min_driver_for_cuda("12.8.1") == "570.124.06"
+    assert tables.min_driver_for_cuda("11.2.2") == "460.32.03"
+    assert tables.min_driver_for_cuda("99.0") is None
+    assert tables.supported_cuda_for_driver("535.54.03") == "12.2"
+    assert tables.supported_cuda_for_driver("580.159.04") == "13.0"
+    assert tables.supported_cuda_for_driver("300.1") is None
+    assert tables.minor_compat_driver("12.4") == "525.60.13"
+    assert tables.latest_tensorflow() == "2.21.0"
+    build = tables.tested_build("2.15.1")
+    assert (build["python"], build["cuda"], build["cudnn"]) == ("3.9-3.11", "12.2", "8.9")
+    assert tables.tested_build("2.20.0")["and_cuda"]["nvidia-cudnn-cu12"] == "9.3.0.75"
+    assert tables.tested_build("3.0") is None
+    assert tables.python_range("2.21") == ("3.10", "3.13")
+    assert tables.python_supported("2.21.0", "3.9.18") is False
+    assert tables.python_supported("2.20.0", "3.9.18") is True
+
+
+def test_tables_match_the_reference_rows():
+    # install.md section 6 and 7, row by row where they are quoted exactly
+    rows = {"2.21.0": ("3.10-3.13", "9.3", "12.5"), "2.17.0": ("3.9-3.12", "8.9", "12.3"),
+            "2.14.0": ("3.9-3.11", "8.7", "11.8"), "2.10.0": ("3.7-3.10", "8.1", "11.2")}
+    for tf, (python, cudnn, cuda) in rows.items():
+        build = tables.tested_build(tf)
+        assert (build["python"], build["cudnn"], build["cuda"]) == (python, cudnn, cuda)
+    for cuda, driver in {"11.8": "520.61.05", "12.4": "550.54.14", "13.0": "580.65.06", "13.2": "595.45.04",
+                         "10.2": "440.33"}.items():
+        assert tables.min_driver_for_cuda(cuda) == driver
+
+
+# -- deep checks on fact dictionaries --------------------------------------------------------------------------
+
+def test_gpu_visible_fails_when_tensorflow_sees_no_gpu_of_a_working_host():
+    facts = facts_with(gpu__count=1, tfprobe__status="ok", tfprobe__built_with_cuda=True, tfprobe__gpu_count=0,
+                       tfprobe__gpus=[], tfprobe__gpu_ops=[], tfprobe__gpu_ops_ok=True, tfprobe__cuda_version="12.5.1")
+    finding = verdict("tensorflow.gpu-visible", facts)
+    assert finding.status == "fail" and finding.fix
+    seen = facts | {"tfprobe.gpu_count": 1, "tfprobe.gpus": ["/device:GPU:0"]}
+    assert verdict("tensorflow.gpu-visible", seen).status == "pass"
+    cpu_build = facts | {"tfprobe.built_with_cuda": False}
+    assert "CPU-only build" in verdict("tensorflow.gpu-visible", cpu_build).message
+    broken_driver = facts | {"driver.nvml_error": "NVMLError_DriverNotLoaded"}
+    assert verdict("tensorflow.gpu-visible", broken_driver).status == "skip"
+    assert verdict("tensorflow.gpu-visible", facts | {"gpu.count": 0}).status == "skip"
+
+
+def test_secure_boot_without_the_module_warns_with_the_mok_fix():
+    finding = verdict("secureboot.enabled", facts_with(secureboot__enabled=True, gpu__count=1, driver__loaded=False))
+    assert finding.status == "warn"
+    assert finding.fix["commands"][0] == "sudo mokutil --import /var/lib/shim-signed/mok/MOK.der"
+
+
+def test_thirty_two_bit_python_fails():
+    finding = verdict("python.supported", facts_with(python__bits=32, python__version="3.11.2"))
+    assert finding.status == "fail" and "32-bit" in finding.message
