@@ -33,6 +33,14 @@ def test_a_hanging_program_with_children_does_not_hold_the_caller(tmp_path, monk
     assert time.monotonic() - started < 5
 
 
+def test_a_grandchild_in_its_own_session_holding_the_pipes_does_not_hold_the_caller(tmp_path, monkeypatch):
+    fake_program(tmp_path, "nvcc", "/usr/bin/setsid /bin/sleep 6 & exec /bin/sleep 30")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    started = time.monotonic()
+    assert run_program(("nvcc", "--version"), 0.5).timed_out
+    assert time.monotonic() - started < 4
+
+
 def test_a_missing_program_is_not_installed(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     result = LiveHost().run(["nvcc", "--version"])

@@ -24,6 +24,7 @@ class LiveHost(Host):
 
     def __init__(self) -> None:
         self._nvml: dict[str, Any] | None = None
+        self._python: PythonInfo | None = None
 
     def read_bytes(self, path: str) -> bytes | None:
         try:
@@ -67,7 +68,10 @@ class LiveHost(Host):
         return {key: os.environ.get(key) for key in ENV_KEYS}
 
     def python(self) -> PythonInfo:
-        return current_python()
+        # Walking the installed distributions costs ~0.2 s; several probes ask.
+        if self._python is None:
+            self._python = current_python()
+        return self._python
 
 
 def run_program(argv: tuple[str, ...], timeout: float) -> CommandResult:
@@ -99,7 +103,14 @@ def _kill_session(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
         proc.kill()
-    proc.communicate()
+    try:
+        proc.communicate(timeout=1)
+    except subprocess.TimeoutExpired:
+        # A grandchild that started a session of its own still holds the pipes: stop reading them.
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe:
+                pipe.close()
+        proc.wait()
 
 
 def _decode(data: bytes) -> str:
