@@ -85,7 +85,10 @@ verb = sys.argv[1]
 if verb == "doctor":
     facts = {{"gpu.count": {gpus}, "gpu.names": ["Fake GPU"] * {gpus}, "os.pretty_name": "Fake OS",
              "driver.loaded": installed, "driver.version": "580.95.05" if installed else None}}
-    print(json.dumps({{"schema": "setupkit-doctor/1", "status": "pass", "facts": facts, "findings": []}}))
+    findings = {findings!r}
+    print(json.dumps({{"schema": "setupkit-doctor/1", "status": "fail" if findings else "pass", "facts": facts,
+                      "findings": findings}}))
+    sys.exit(1 if findings else 0)
 elif verb == "install":
     if "--dry-run" not in sys.argv:
         (HERE / "installed").touch()
@@ -101,11 +104,12 @@ elif verb == "install":
 def fake_setupkit(tmp_path):
     """Write a fake setupkit (and a fake nvidia-smi) under tmp_path; returns (setupkit path, its folder, env)."""
 
-    def make(gpus: int = 1, reboot: bool = False):
+    def make(gpus: int = 1, reboot: bool = False, findings: list | None = None):
         here = tmp_path / "fake"
         here.mkdir(exist_ok=True)
         setupkit = here / "setupkit"
-        setupkit.write_text(FAKE_SETUPKIT.format(python=sys.executable, here=str(here), gpus=gpus, reboot=reboot))
+        setupkit.write_text(FAKE_SETUPKIT.format(python=sys.executable, here=str(here), gpus=gpus, reboot=reboot,
+                                                 findings=findings or []))
         nvidia_smi = here / "nvidia-smi"
         nvidia_smi.write_text(textwrap.dedent("""\
             #!/bin/sh
