@@ -1,0 +1,137 @@
+"""`setupkit install` as a user runs it: a subprocess (or main() in-process where the host must be faked)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from install_helpers import scenario_path
+
+from setupkit import exitcodes
+
+UNSUPPORTED = Path(__file__).resolve().parents[1] / "snapshots" / "install-arch-unsupported"
+
+
+@pytest.fixture
+def install_env(tmp_path):
+    return {"SETUPKIT_INSTALL_LOCK": str(tmp_path / "install.lock"), "SETUPKIT_INSTALL_LOG_DIR": str(tmp_path / "log"),
+            "SETUPKIT_INSTALL_STATE": str(tmp_path / "state.json")}
+
+
+def test_dry_run_on_this_machine_is_a_truthful_plan(run_setupkit):
+    doctor = json.loads(run_setupkit("doctor", "--json", timeout=120).stdout)["facts"]
+    result = run_setupkit("install", "--gpu", "--dry-run", "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["schema"] == "setupkit-install/1"
+    assert plan["distro"]["id"] == doctor["os.id"]
+    if not doctor["gpu.count"]:
+        assert plan["path"] == "cpu"
+        assert {s["id"]: s["status"] for s in plan["steps"]}["driver"] == "skip"
+    tensorflow = next(s for s in plan["steps"] if s["id"] == "tensorflow")
+    if doctor["tensorflow.version"] and doctor["tensorflow.version"] == plan["choices"]["tensorflow"]:
+        assert tensorflow["status"] == "done"
+    verify = next(s for s in plan["steps"] if s["id"] == "verify")
+    assert verify["commands"][0][1:] == ["-m", "setupkit", "doctor"]
+
+
+def test_dry_run_runs_nothing(run_setupkit, tmp_path):
+    """Every program the 16.04 plan names is a recorder first on PATH: a dry run calls none of them."""
+    bin_dir, record = tmp_path / "bin", tmp_path / "called"
+    bin_dir.mkdir()
+    for name in ("apt-get", "apt-key", "dpkg", "wget", "systemctl", "update-initramfs", "add-apt-repository",
+                 "mokutil", "dracut", "stop", "start", "service", "python3", "sh", "reboot"):
+        tool = bin_dir / name
+        tool.write_text(f'#!/bin/sh\necho "{name} $*" >> "{record}"\n')
+        tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = run_setupkit("install", "--gpu", "--dry-run", "--snapshot", str(scenario_path("ubuntu1604-gtx-nouveau")),
+                          env=env)
+    assert result.returncode == 0, result.stderr
+    assert "apt-get install -y nvidia-460" in result.stdout  # the plan was shown ...
+    assert not record.exists()  # ... and nothing ran
+
+
+def test_snapshot_plan_in_json(run_setupkit, h100_snapshot):
+    result = run_setupkit("install", "--gpu", "--dry-run", "--json", "--snapshot", str(h100_snapshot))
+    plan = json.loads(result.stdout)
+    assert result.returncode == 0 and plan["reboot_required"] is False
+    steps = {s["id"]: s for s in plan["steps"]}
+    assert steps["driver"]["status"] == "done" and steps["cuda-toolkit"]["status"] == "done"
+    assert steps["tensorflow"]["commands"] == [["/opt/torch/.venv/bin/python3", "-m", "pip", "install",
+                                                "tensorflow[and-cuda]==2.21.0"]]
+
+
+def test_snapshot_without_dry_run_is_a_usage_error(run_setupkit, h100_snapshot):
+    result = run_setupkit("install", "--gpu", "--snapshot", str(h100_snapshot))
+    assert result.returncode == exitcodes.USAGE
+    assert "--snapshot plans for another host: it only goes with --dry-run" in result.stderr
+
+
+def test_unsupported_distribution_exits_3_with_one_line(run_setupkit):
+    result = run_setupkit("install", "--gpu", "--dry-run", "--snapshot", str(UNSUPPORTED))
+    assert result.returncode == exitcodes.PRECONDITION
+    assert result.stderr.count("\n") == 1 and "Arch Linux" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_step_is_a_usage_error(run_setupkit, h100_snapshot):
+    result = run_setupkit("install", "--dry-run", "--only", "drivers", "--snapshot", str(h100_snapshot))
+    assert result.returncode == exitcodes.USAGE and "unknown step drivers" in result.stderr
+
+
+def test_not_root_exits_3_with_the_way_out(monkeypatch, capsys):
+    from setupkit.cli import main
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(SystemExit) as caught:
+        main(["install", "--gpu"])
+    assert caught.value.code == exitcodes.PRECONDITION
+    assert "sudo setupkit install --gpu" in capsys.readouterr().err
+
+
+def test_a_held_lock_exits_3(run_setupkit, install_env):
+    if os.geteuid() != 0:
+        pytest.skip("the lock is taken after the root check; this test runs the CLI as root")
+    with open(install_env["SETUPKIT_INSTALL_LOCK"], "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = run_setupkit("install", "--yes", "--only", "verify", env=install_env)
+    assert result.returncode == exitcodes.PRECONDITION
+    assert "another setupkit install is running" in result.stderr
+
+
+def test_without_a_terminal_it_asks_for_yes(run_setupkit, install_env):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to get past the root check")
+    result = run_setupkit("install", "--only", "verify", env=install_env, input="")
+    assert result.returncode == exitcodes.PRECONDITION and "pass --yes" in result.stderr
+
+
+def test_apply_runs_the_selected_step_and_logs_it(run_setupkit, install_env):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to get past the root check")
+    result = run_setupkit("install", "--yes", "--only", "verify", "--json", env=install_env, timeout=180)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["ran"] == ["verify"] and Path(doc["log"]).parent == Path(install_env["SETUPKIT_INSTALL_LOG_DIR"])
+    log = Path(doc["log"]).read_text()
+    assert "-m setupkit doctor" in log and "[exit 0]" in log
+    assert not Path(install_env["SETUPKIT_INSTALL_STATE"]).exists()
+
+
+def test_a_failing_step_exits_4_naming_the_step_and_the_log(monkeypatch, capsys, install_env):
+    from setupkit.cli import main
+    from setupkit.install.runner import RunResult, SubprocessRunner
+
+    for name, value in install_env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(SubprocessRunner, "run", lambda self, argv, log, interactive=False: RunResult(2, "boom\n"))
+    with pytest.raises(SystemExit) as caught:
+        main(["install", "--yes", "--only", "verify"])
+    err = capsys.readouterr().err
+    assert caught.value.code == exitcodes.ACTION_FAILED
+    assert "step verify" in err and install_env["SETUPKIT_INSTALL_LOG_DIR"] in err and "exited 2" in err
