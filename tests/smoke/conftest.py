@@ -8,8 +8,11 @@ is a byte string (SHORT_BINSTRING / BINSTRING opcodes), and the only globals are
 from __future__ import annotations
 
 import functools
+import os
 import pickle
 import struct
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -93,7 +96,7 @@ def write_binary_folder(folder: Path, per_batch: int = 64) -> Path:
     return folder
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cifar():
     """The writers above, for the test modules (pytest's importlib mode keeps conftest out of their imports)."""
     return types.SimpleNamespace(py2_pickle=py2_pickle, fake_images=fake_images,
@@ -108,3 +111,16 @@ def python_folder(tmp_path) -> Path:
 @pytest.fixture
 def binary_folder(tmp_path) -> Path:
     return write_binary_folder(tmp_path / "cifar-10-batches-bin")
+
+
+@pytest.fixture(scope="session")
+def smoke_cli():
+    """``setupkit smoke-test ARGS`` in a subprocess, like the shared run_setupkit fixture, but usable from
+    module-scoped fixtures (so that one training run serves several tests)."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        full_env = dict(os.environ, NO_COLOR="1", COLUMNS="100", **(env or {}))
+        return subprocess.run([sys.executable, "-m", "setupkit", "smoke-test", *args], capture_output=True,
+                              text=True, timeout=timeout, env=full_env)
+
+    return run

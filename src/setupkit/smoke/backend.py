@@ -38,7 +38,7 @@ def cuda_visible_devices(gpus: str) -> str | None:
 
 
 def prepare_environment(backend: str, gpus: str, memory_growth: bool, environ=None) -> None:
-    """Set what the framework reads at start-up. Refuses if Keras already started on another backend."""
+    """Set what the framework reads at start-up (call before anything imports Keras or the framework)."""
     environ = os.environ if environ is None else environ
     visible = cuda_visible_devices(gpus)
     if visible is not None:
@@ -48,10 +48,10 @@ def prepare_environment(backend: str, gpus: str, memory_growth: bool, environ=No
     environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true" if memory_growth else "false"
     # JAX takes 75% of GPU memory at start unless told not to; growth-on means allocate on demand.
     environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false" if memory_growth else "true"
-    _refuse_other_loaded_backend(backend)
 
 
-def _refuse_other_loaded_backend(backend: str) -> None:
+def refuse_other_loaded_backend(backend: str) -> None:
+    """Keras cannot change backend once imported: the environment set above would be silently ignored."""
     keras = sys.modules.get("keras")
     if keras is not None and keras.backend.backend() != backend:
         raise PreconditionError(f"Keras is already running on {keras.backend.backend()} in this process; "

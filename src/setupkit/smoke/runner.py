@@ -40,6 +40,7 @@ class Options:
 
 def run_smoke(options: Options, progress) -> dict:
     started = time.perf_counter()
+    backends.refuse_other_loaded_backend(options.backend)
     backends.prepare_environment(options.backend, options.gpus, options.memory_growth)
     backends.require_framework(options.backend)
     data = datasets.load(options.data, options.synthetic, options.download, options.seed)
