@@ -203,10 +203,22 @@ def test_tables_agree_with_install_md():
     assert tables.cuda_max_for_driver("535.183.01") == "12.2"
     assert tables.cuda_max_for_driver("580.159.04") == "13.0"
     assert tables.cuda_max_for_branch(418) == "10.1"
-    assert [b.cuda for b in tables.TF_BUILDS if b.version == "2.14.0"] == ["11.8"]
+    assert [b.cuda for b in tables.tf_builds() if b.version == "2.14.0"] == ["11.8"]
     assert versions.at_least("24.0", "19.3") and not versions.at_least("9.0.3", "19.3")
 
 
 def test_empty_facts_are_refused_not_crashed():
     with pytest.raises(PreconditionError):
         build_plan(empty_facts(), GPU)
+
+
+def test_runfile_only_flags_without_a_runfile_are_warned():
+    plan = build_plan(ubuntu_gpu_facts(), PlanOptions(gpu=True, toolkit_path="/opt/cuda", override=True))
+    assert any("--toolkit-path and --override only apply to --cuda-runfile" in w for w in plan.warnings)
+
+
+def test_runfile_and_cuda_version_must_agree():
+    with pytest.raises(SetupkitError) as caught:
+        build_plan(ubuntu_gpu_facts(), PlanOptions(gpu=True, cuda_version="12.4",
+                                                   cuda_runfile="/tmp/cuda_12.5.1_555.42.06_linux.run"))
+    assert caught.value.exit_code == exitcodes.USAGE

@@ -52,7 +52,7 @@ def pick_tensorflow(python: str | None, ceiling: str | None, cc: float | None,
                     system_cuda: str | None = None) -> TfBuild | None:
     """The newest TensorFlow that runs on ``python`` and whose tested CUDA is within ``ceiling``. A build that
     needs a system CUDA must also know this GPU generation, and match ``system_cuda`` when one is imposed."""
-    for build in tables.TF_BUILDS:
+    for build in tables.tf_builds():
         if not build.runs_on(python):
             continue
         if ceiling and tables.cuda_version_sort_key(build.cuda) > tables.cuda_version_sort_key(ceiling):
@@ -154,7 +154,7 @@ def _worth_keeping(facts: Facts, distro: Distro, cc: float | None, wanted: str |
     if wanted:
         return ceiling is not None and tables.cuda_version_sort_key(wanted) <= tables.cuda_version_sort_key(ceiling)
     python = facts.get("python.version")
-    if not any(build.runs_on(python) for build in tables.TF_BUILDS):
+    if not any(build.runs_on(python) for build in tables.tf_builds()):
         return True  # no TensorFlow to gain from a change: leave what works alone
     return pick_tensorflow(python, ceiling, cc) is not None
 
@@ -177,7 +177,7 @@ def _open_modules(branch: int, cc: float | None, warnings: list[str]) -> bool:
 def _why_no_tensorflow(python: str | None, ceiling: str | None) -> str:
     if not python:
         return "the Python version is unknown, so no TensorFlow release can be chosen"
-    if not any(build.runs_on(python) for build in tables.TF_BUILDS):
+    if not any(build.runs_on(python) for build in tables.tf_builds()):
         return (f"no TensorFlow release supports Python {python} (tested range: 3.3 to 3.13): install a supported "
                 f"Python (3.10 to 3.13 for TensorFlow 2.21) and run setupkit install from it")
     return f"no TensorFlow for Python {python} was tested with CUDA {ceiling} or older (the most this host can run)"

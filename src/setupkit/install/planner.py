@@ -21,7 +21,7 @@ def build_plan(facts: Facts, options: PlanOptions) -> Plan:
     or an impossible request; every plan passes the never-a-driver-from-CUDA guard before it is returned."""
     distro = distro_of(facts)
     wsl = bool(facts.get("kernel.wsl"))
-    warnings = _distro_warnings(distro) + _pending_reboot_warning(facts)
+    warnings = _distro_warnings(distro) + _pending_reboot_warning(facts) + _option_warnings(options)
     gpu = _gpu_path(facts, options, warnings)
     choices = choose(facts, distro, options, wsl) if gpu else _cpu_choices(facts)
     ctx = Context(facts, distro, options, gpu, wsl, choices)
@@ -92,6 +92,14 @@ def _block(plan: Plan, blocker: str) -> None:
         step.mark(SKIP, blocker)
     plan.steps.insert(0, Step("reboot", "Reboot, then run setupkit install again", reason=blocker, reboot=True))
     plan.blocked = blocker
+
+
+def _option_warnings(options: PlanOptions) -> list[str]:
+    ignored = [flag for flag, given in (("--toolkit-path", options.toolkit_path), ("--override", options.override))
+               if given and not options.cuda_runfile]
+    if not ignored:
+        return []
+    return [f"{' and '.join(ignored)} only apply to --cuda-runfile: NVIDIA's packages install to /usr/local/cuda-X.Y"]
 
 
 def _distro_warnings(distro: Distro) -> list[str]:

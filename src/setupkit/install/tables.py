@@ -1,14 +1,11 @@
-"""Version knowledge the planner needs: TensorFlow's tested CUDA/cuDNN, each CUDA's minimum driver, and which
-GPU generations a driver branch or CUDA release serves.
-
-Sources are named beside each table. Where ../shared/reference/install.md quotes the figure, it says so; the
-rest comes from the same public documents (tensorflow/docs ``site/en/install/source.md``, the CUDA Toolkit
-Release Notes) for rows install.md does not reproduce.
-"""
+"""Version knowledge the planner needs: TensorFlow's tested CUDA/cuDNN and each CUDA's minimum driver (the
+shared tables), and which GPU generations a driver branch or CUDA release serves (here). Sources are named
+beside each table."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from setupkit.install import versions
 
@@ -38,64 +35,39 @@ class TfBuild:
         return versions.major_minor(self.python_min) <= pair <= versions.major_minor(self.python_max)
 
 
-# Tested build configurations, Linux GPU, newest first. 2.10.0 to 2.21.0: install.md section 6 (tensorflow/docs
-# source.md, HEAD). Older rows: the same table in source.md further down (it lists Python "3.3-3.6" for 1.x).
-TF_BUILDS: tuple[TfBuild, ...] = (
-    TfBuild("2.21.0", "3.10", "3.13", "9.3", "12.5"),
-    TfBuild("2.20.0", "3.9", "3.13", "9.3", "12.5"),
-    TfBuild("2.19.0", "3.9", "3.12", "9.3", "12.5"),
-    TfBuild("2.18.0", "3.9", "3.12", "9.3", "12.5"),
-    TfBuild("2.17.0", "3.9", "3.12", "8.9", "12.3"),
-    TfBuild("2.16.1", "3.9", "3.12", "8.9", "12.3"),
-    TfBuild("2.15.0", "3.9", "3.11", "8.9", "12.2"),
-    TfBuild("2.14.0", "3.9", "3.11", "8.7", "11.8"),
-    TfBuild("2.13.0", "3.8", "3.11", "8.6", "11.8"),
-    TfBuild("2.12.0", "3.8", "3.11", "8.6", "11.8"),
-    TfBuild("2.11.0", "3.7", "3.10", "8.1", "11.2"),
-    TfBuild("2.10.0", "3.7", "3.10", "8.1", "11.2"),
-    TfBuild("2.9.0", "3.7", "3.10", "8.1", "11.2"),
-    TfBuild("2.8.0", "3.7", "3.10", "8.1", "11.2"),
-    TfBuild("2.7.0", "3.7", "3.9", "8.1", "11.2"),
-    TfBuild("2.6.0", "3.6", "3.9", "8.1", "11.2"),
-    TfBuild("2.5.0", "3.6", "3.9", "8.1", "11.2"),
-    TfBuild("2.4.0", "3.6", "3.8", "8.0", "11.0"),
-    TfBuild("2.3.0", "3.5", "3.8", "7.6", "10.1"),
-    TfBuild("2.2.0", "3.5", "3.8", "7.6", "10.1"),
-    TfBuild("2.1.0", "3.5", "3.7", "7.6", "10.1"),
-    TfBuild("2.0.0", "3.3", "3.7", "7.4", "10.0"),
-    TfBuild("1.15.0", "3.3", "3.7", "7.4", "10.0"),
-    TfBuild("1.14.0", "3.3", "3.7", "7.4", "10.0"),
-    TfBuild("1.13.1", "3.3", "3.7", "7.4", "10.0"),
-    TfBuild("1.12.0", "3.3", "3.6", "7", "9.0"),
-    TfBuild("1.4.0", "3.3", "3.6", "6", "8.0"),
-)
+# TensorFlow's tested builds and each CUDA's minimum driver are the project's shared knowledge tables
+# (checks/tables/*.yaml, read through setupkit.doctor.tables): install.md sections 6 and 7 (tensorflow/docs
+# source.md; CUDA Toolkit Release Notes, Table 3) plus the older rows of the same sources.
 
-# Minimum Linux x86_64 driver of each CUDA toolkit. 10.0 to 13.2: install.md section 7 (CUDA Toolkit Release
-# Notes, Table 3). 8.0 and 9.0: the legacy runfile summaries quoted in install.md section 1 ("at least 361.00",
-# "at least 384.00"). 7.5, 9.1 and 9.2: the same release notes table, older rows.
-CUDA_MIN_DRIVER: dict[str, str] = {
-    "7.5": "352.31", "8.0": "361.00", "9.0": "384.00", "9.1": "390.46", "9.2": "396.26",
-    "10.0": "410.48", "10.1": "418.39", "10.2": "440.33",
-    "11.0": "450.51.05", "11.1": "455.23", "11.2": "460.27.03", "11.3": "465.19.01", "11.4": "470.42.01",
-    "11.5": "495.29.05", "11.6": "510.39.01", "11.7": "515.43.04", "11.8": "520.61.05",
-    "12.0": "525.60.13", "12.1": "530.30.02", "12.2": "535.54.03", "12.3": "545.23.06", "12.4": "550.54.14",
-    "12.5": "555.42.02", "12.6": "560.28.03", "12.8": "570.26", "12.9": "575.51.03",
-    "13.0": "580.65.06", "13.1": "590.44.01", "13.2": "595.45.04",
-}
+
+@lru_cache(maxsize=1)
+def tf_builds() -> tuple[TfBuild, ...]:
+    """Tested build configurations, Linux GPU, newest first."""
+    from setupkit.doctor.tables import load_table
+
+    rows = load_table("tensorflow_builds")["builds"]
+    builds = [TfBuild(str(r["tensorflow"]), *_python_bounds(str(r["python"])), str(r["cudnn"]), str(r["cuda"]))
+              for r in rows]
+    return tuple(sorted(builds, key=lambda b: versions.parse(b.version), reverse=True))
+
+
+def _python_bounds(text: str) -> tuple[str, str]:
+    low, _, high = text.partition("-")
+    return low, high or low
 
 
 def min_driver_for_cuda(cuda: str) -> str | None:
     """The oldest driver that runs CUDA ``cuda`` (X.Y) at full feature level; None for a CUDA not in the table."""
-    pair = versions.major_minor(cuda)
-    return next((d for c, d in CUDA_MIN_DRIVER.items() if versions.major_minor(c) == pair), None)
+    from setupkit.doctor.tables import min_driver_for_cuda as lookup
+
+    return lookup(cuda)
 
 
 def cuda_max_for_driver(driver: str | None) -> str | None:
     """The newest CUDA whose minimum driver ``driver`` meets ("535.183.01" -> "12.2"); None when unknown."""
-    if versions.parse(driver) is None:
-        return None
-    fitting = [c for c, d in CUDA_MIN_DRIVER.items() if versions.at_least(driver, d)]
-    return max(fitting, key=versions.major_minor) if fitting else None
+    from setupkit.doctor.tables import supported_cuda_for_driver
+
+    return supported_cuda_for_driver(driver) if versions.parse(driver) else None
 
 
 def cuda_max_for_branch(branch: int) -> str | None:
