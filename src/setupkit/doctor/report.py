@@ -39,7 +39,8 @@ def header(facts: Mapping[str, Any], source: str) -> Text:
              f"Python {facts.get('python.version') or '?'}"]
     gpus = facts.get("gpu.names")
     if gpus:
-        parts.append(", ".join(gpus))
+        counts = {name: gpus.count(name) for name in gpus}
+        parts.append(", ".join(name if n == 1 else f"{n} x {name}" for name, n in counts.items()))
     return Text(f"setupkit doctor: {source}\n" + " · ".join(parts), style="bold")
 
 
