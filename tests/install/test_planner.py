@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from install_helpers import commands_of, cpu_facts, statuses, ubuntu_gpu_facts
+from install_helpers import commands_of, cpu_facts, ubuntu_gpu_facts
 
 from setupkit import exitcodes
 from setupkit.errors import PreconditionError, SetupkitError

@@ -14,7 +14,6 @@ from setupkit import exitcodes
 from setupkit.errors import ActionFailed, PreconditionError
 from setupkit.install import runfile
 from setupkit.install.executor import execute
-from setupkit.install.model import Plan
 from setupkit.install.runner import SubprocessRunner
 
 FAKE = Path(__file__).with_name("fake_runfile.py")

@@ -8,7 +8,6 @@ import sys
 from setupkit.install import runfile, versions
 from setupkit.install.context import Context
 from setupkit.install.model import DONE, SKIP, TODO, FileWrite, Step
-from setupkit.install.steps_host import not_gpu_reason
 
 REPOS = "https://developer.download.nvidia.com/compute/cuda/repos"
 KEYRING = "cuda-keyring_1.1-1_all.deb"  # install.md section 3
