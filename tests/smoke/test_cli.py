@@ -144,3 +144,12 @@ def test_missing_backend_framework_exits_3(run_setupkit):
         pytest.skip("both jax and torch are installed here: nothing is missing")
     done = run_setupkit("smoke-test", "--backend", missing, "--synthetic")
     assert done.returncode == 3 and f"pip install {missing}" in done.stderr
+
+
+def test_compare_cpu_runs_the_cpu_in_a_subprocess(smoke_cli):
+    done, doc = json_run(smoke_cli, "--synthetic", "--compare-cpu", *FAST)
+    assert done.returncode == 0, doc["failures"]
+    compared = doc["compare_cpu"]
+    assert compared["cpu_images_per_sec"] > 0 and compared["reference_gpu_to_cpu"] == 2.9
+    assert compared["gpu_to_cpu"] == round(doc["images_per_sec"] / compared["cpu_images_per_sec"], 2)
+    assert "both runs were on the CPU" in compared["note"]

@@ -46,7 +46,8 @@ def _extras(doc: dict) -> list[str]:
         c = doc["compare_cpu"]
         lines.append(f"vs CPU       {c['error']}" if "error" in c else
                      f"vs CPU       {_number(c['cpu_images_per_sec'])} images/sec on the CPU: GPU:CPU "
-                     f"{c['gpu_to_cpu']}x (a GTX 1080 Ti against an i7 was ~{c['reference_gpu_to_cpu']}x)")
+                     f"{c['gpu_to_cpu']}x (a GTX 1080 Ti against an i7 was ~{c['reference_gpu_to_cpu']}x)"
+                     + (f"; {c['note']}" if c.get("note") else ""))
     return lines
 
 
