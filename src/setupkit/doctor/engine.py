@@ -36,9 +36,11 @@ def evaluate_check(check: Check, facts: Mapping[str, Any]) -> Finding:
     scope = conditions.Scope(facts, check.lets)
     try:
         outcome = _decide(check, scope)
+        names = scope.names()
     except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as error:
+        # A probe bug or a hand-edited snapshot must not crash doctor: the check cannot tell.
         outcome = Outcome(status="unknown", message=f"Cannot tell: a fact has an unexpected form ({error}).")
-    names = scope.names()
+        names = dict(facts)
     return Finding(id=check.id, section=check.section, title=check.title, status=outcome.status,
                    message=templates.render(outcome.message, names), detail=templates.render(check.detail, names),
                    fix=_fix(outcome, check, names), severity=check.severity)
