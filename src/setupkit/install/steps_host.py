@@ -64,11 +64,11 @@ def driver_step(ctx: Context) -> Step:
 
 
 def _driver_now(ctx: Context) -> str:
-    if ctx.fact("driver.nvml_error") or (ctx.fact("driver.loaded") and not ctx.fact("driver.version")):
-        return f"the driver does not answer ({ctx.fact('driver.nvml_error') or 'no version'})"
-    if ctx.fact("driver.loaded"):
-        return f"driver {ctx.fact('driver.version')} is too old for the CUDA this plan needs"
-    return "no NVIDIA driver is loaded"
+    if not ctx.fact("driver.loaded"):
+        return "no NVIDIA driver is loaded"
+    if ctx.fact("driver.nvml_error") or not ctx.fact("driver.version"):
+        return f"the loaded driver does not answer ({ctx.fact('driver.nvml_error') or 'no version'})"
+    return f"driver {ctx.fact('driver.version')} is too old for the CUDA this plan needs"
 
 
 def _driver_commands(ctx: Context, branch: int, open_modules: bool) -> list[list[str]]:
