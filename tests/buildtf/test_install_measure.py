@@ -22,8 +22,14 @@ args = parser.parse_args()
 marker = os.path.join(sys.prefix, "installed.txt")
 installed = open(marker).read() if os.path.exists(marker) else ""
 built = "wheel_house" in installed or "tensorflow_cpu-" in installed
+# The first run in each venv is slowed down, as a busy machine would: the best of the repeats must count.
+order = os.path.join(os.path.dirname(sys.prefix), "bench_order.txt")
+first = not os.path.exists(order) or sys.prefix not in open(order).read()
+open(order, "a").write(sys.prefix + "\\n")
+slow = 0.5 if first else 1.0
 print("2026-01-01 I tensorflow/core/platform/cpu_feature_guard.cc:210] noise before the JSON")
-print(json.dumps({"train_images_per_sec": 130.0 if built else 100.0, "infer_images_per_sec": 250.0 if built else 100.0,
+print(json.dumps({"train_images_per_sec": (130.0 if built else 100.0) * slow,
+                  "infer_images_per_sec": (250.0 if built else 100.0) * slow,
                   "steps": args.steps, "batch_size": args.batch_size, "prefix": sys.prefix,
                   "script_dir": os.path.dirname(os.path.abspath(__file__))}))
 '''
@@ -67,10 +73,12 @@ def test_built_and_stock_wheels_are_measured_side_by_side(kit, tmp_path, fake_bi
     bench = result.benchmark
     assert result.installed and (tmp_path / "native/pyvenv.cfg").is_file() and (tmp_path / "stock/pyvenv.cfg").is_file()
     assert bench["built"]["train_images_per_sec"] == 130.0 and bench["stock"]["infer_images_per_sec"] == 100.0
-    assert bench["ratio"] == {"train": 1.3, "infer": 2.5}
-    raw = bench["built"]["raw"]
-    assert (raw["steps"], raw["batch_size"], raw["prefix"]) == (7, 16, str(tmp_path / "native"))
-    assert raw["script_dir"] != str(tmp_path / "bench")  # run from a temp copy, not from setupkit's tree
+    assert bench["ratio"] == {"train": 1.3, "infer": 2.5}  # the best of two runs each, not the slowed first
+    assert (tmp_path / "bench_order.txt").read_text().split() == [str(tmp_path / name) for name in
+                                                                  ("native", "stock", "native", "stock")]
+    first = bench["built"]["raw"]["runs"][0]
+    assert (first["steps"], first["batch_size"], first["prefix"]) == (7, 16, str(tmp_path / "native"))
+    assert first["script_dir"] != str(tmp_path / "bench")  # run from a temp copy, not from setupkit's tree
 
 
 def test_stock_wheel_that_cannot_be_installed_leaves_the_built_figures(kit, tmp_path, fake_bin):

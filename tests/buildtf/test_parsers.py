@@ -178,3 +178,33 @@ def test_capabilities_from_the_gpus_or_asked_or_refused():
     with pytest.raises(SetupkitError) as none:
         capabilities_for(True, None, {"gpu.compute_capabilities": None})
     assert none.value.exit_code == exitcodes.USAGE and "--cuda-capabilities" in none.value.message
+
+
+def test_console_ui_off_a_terminal_prints_a_line_per_tenth_and_the_errors():
+    import io
+
+    from rich.console import Console
+
+    from setupkit.buildtf.report import ConsoleUi
+
+    stream = io.StringIO()
+    ui = ConsoleUi(Console(file=stream, force_terminal=False, width=200))
+    ui.build_started(["bazel", "build", "//x:wheel"])
+    for done in range(0, 101):
+        ui.build_line(f"[{done:,} / 100] Compiling x_{done}.cc")
+    ui.build_line("ERROR: /src/BUILD:1:1: compile failed")
+    ui.build_line("INFO: 12 processes: 3 internal, 9 local.")
+    ui.build_finished()
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "$ bazel build //x:wheel"
+    assert [line.split("]")[0] for line in lines[1:-1]] == [f"[{n} / 100" for n in range(0, 101, 10)]
+    assert lines[-1] == "ERROR: /src/BUILD:1:1: compile failed"
+
+
+def test_a_build_step_that_cannot_start_is_exit_4(tmp_path):
+    from setupkit.buildtf.log import BuildLog
+
+    log = BuildLog(tmp_path / "build.log")
+    with pytest.raises(SetupkitError) as failed:
+        bazel.stream([str(tmp_path / "no-such-bazel"), "build"], tmp_path, log, lambda line: None)
+    assert failed.value.exit_code == exitcodes.ACTION_FAILED and f"log: {tmp_path / 'build.log'}" in failed.value.message

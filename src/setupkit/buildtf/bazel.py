@@ -12,6 +12,7 @@ from pathlib import Path
 
 from setupkit.buildtf.log import BuildLog
 from setupkit.buildtf.tested import WHEEL_TARGET_SINCE
+from setupkit.errors import ActionFailed
 
 PIP_PACKAGE = "//tensorflow/tools/pip_package"
 WHEEL_HOUSE = Path("bazel-bin/tensorflow/tools/pip_package/wheel_house")
@@ -74,8 +75,11 @@ def stream(argv: list[str], cwd: Path, log: BuildLog, on_line: Callable[[str], N
     stops the step's whole process group itself (Bazel's client and what it started) and re-raises.
     """
     log.section("$ " + " ".join(argv))
-    process = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+    try:
+        process = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+    except OSError as error:
+        raise ActionFailed(f"could not start {argv[0]}: {error.strerror}; log: {log.path}") from error
     try:
         assert process.stdout is not None
         for line in iter(process.stdout.readline, ""):

@@ -112,6 +112,12 @@ def run_bench(venv: Path, script: Path, steps: int, batch_size: int, runner: Run
     return figures
 
 
+def best(runs: list[Figures]) -> Figures:
+    """The highest throughput of each kind over repeated runs: interference only ever slows a run down."""
+    return Figures(max(run.train_images_per_sec for run in runs), max(run.infer_images_per_sec for run in runs),
+                   {"runs": [run.raw for run in runs]})
+
+
 def ratios(built: Figures, stock: Figures | None) -> dict[str, float] | None:
     """built / stock for training and inference: above 1.0 the source build is faster."""
     if stock is None or stock.train_images_per_sec <= 0 or stock.infer_images_per_sec <= 0:

@@ -109,26 +109,44 @@ def _install_and_measure(plan: BuildPlan, wheel: Path, ui: Ui, runner: measure.R
     if done.returncode != 0:
         raise ActionFailed(f"pip could not install {wheel.name} into {venv} ({measure.last_line(done)}); "
                            f"log: {runner.log.path}")
-    ui.info(f"benchmarking the built wheel ({options.bench_steps} steps, batch {options.bench_batch_size})")
-    built = measure.run_bench(venv, options.bench_script, options.bench_steps, options.bench_batch_size, runner)
-    stock, stock_error = _measure_stock(plan, ui, runner, with_pip)
-    return {"venv": str(venv), "built": built.to_json(), "stock": stock.to_json() if stock else None,
-            "stock_requirement": stock_requirement(plan), "stock_error": stock_error,
-            "ratio": measure.ratios(built, stock)}
+    stock_venv, stock_error = _install_stock(plan, ui, runner, with_pip)
+    built, stock, bench_error = _bench_alternately(plan, ui, runner, venv, stock_venv)
+    return {"venv": str(venv), "repeats": options.bench_repeats, "built": built.to_json(),
+            "stock": stock.to_json() if stock else None, "stock_requirement": stock_requirement(plan),
+            "stock_error": stock_error or bench_error, "ratio": measure.ratios(built, stock)}
 
 
-def _measure_stock(plan: BuildPlan, ui: Ui, runner: measure.Runner,
-                   with_pip: bool) -> tuple[measure.Figures | None, str | None]:
-    """The stock wheel's figures, or why there are none (no network, no such version): never fatal."""
-    options, requirement = plan.options, stock_requirement(plan)
-    venv = options.stock_venv.expanduser().resolve()
+def _install_stock(plan: BuildPlan, ui: Ui, runner: measure.Runner, with_pip: bool) -> tuple[Path | None, str | None]:
+    """The venv holding the stock wheel, or why there is none (no network, no such version): never fatal."""
+    requirement = stock_requirement(plan)
+    venv = plan.options.stock_venv.expanduser().resolve()
     ui.info(f"installing the stock {requirement} into {venv} for comparison")
     try:
-        measure.ensure_venv(options.python, venv, runner, with_pip)
-        done = measure.pip_install(venv, requirement, runner)
-        if done.returncode != 0:
-            return None, f"pip could not install {requirement} ({measure.last_line(done)})"
-        return measure.run_bench(venv, options.bench_script, options.bench_steps, options.bench_batch_size,
-                                 runner), None
+        measure.ensure_venv(plan.options.python, venv, runner, with_pip)
     except SetupkitError as error:
         return None, error.message
+    done = measure.pip_install(venv, requirement, runner)
+    if done.returncode != 0:
+        return None, f"pip could not install {requirement} ({measure.last_line(done)})"
+    return venv, None
+
+
+def _bench_alternately(plan: BuildPlan, ui: Ui, runner: measure.Runner, venv: Path, stock_venv: Path | None
+                       ) -> tuple[measure.Figures, measure.Figures | None, str | None]:
+    """Built, stock, built, stock ...: each wheel's best of the repeats, so that a busy moment of the machine
+    does not land on one wheel only. A failing built benchmark is fatal; a failing stock one is reported."""
+    options = plan.options
+    ui.info(f"benchmark: {options.bench_steps} steps, batch {options.bench_batch_size}, best of "
+             f"{options.bench_repeats}, the two wheels in turn")
+    built_runs, stock_runs, stock_error = [], [], None
+    for _ in range(options.bench_repeats):
+        built_runs.append(measure.run_bench(venv, options.bench_script, options.bench_steps,
+                                            options.bench_batch_size, runner))
+        if stock_venv is not None and stock_error is None:
+            try:
+                stock_runs.append(measure.run_bench(stock_venv, options.bench_script, options.bench_steps,
+                                                    options.bench_batch_size, runner))
+            except ActionFailed as error:
+                stock_error = f"the stock wheel's benchmark failed: {error.message}"
+    stock = measure.best(stock_runs) if stock_runs and stock_error is None else None
+    return measure.best(built_runs), stock, stock_error

@@ -39,6 +39,7 @@ class BuildOptions:
     min_free_gb: float = prereqs.MIN_FREE_GB
     bench_steps: int = 50
     bench_batch_size: int = 128
+    bench_repeats: int = 2
     bench_script: Path = BENCH_SCRIPT
 
 

@@ -59,7 +59,10 @@ def check_bazel(tools: Toolchain, wanted: str | None) -> Finding:
     pinned = f" (the tree pins Bazel {wanted}; bazelisk fetches it from .bazelversion)" if wanted else ""
     if tools.bazel is None:
         return Finding("bazel", False, "bazelisk not found", BAZELISK_FIX + pinned)
-    return Finding("bazel", True, f"{tools.bazel} on PATH{pinned}")
+    if tools.bazel == "bazelisk" or not wanted:
+        return Finding("bazel", True, f"{tools.bazel} on PATH{pinned}")
+    return Finding("bazel", True, f"bazel on PATH (the tree pins Bazel {wanted}: bazelisk installed as bazel "
+                                  f"fetches it; a plain bazel must be that version)")
 
 
 def check_compiler(tools: Toolchain, tested_compiler: str | None) -> Finding:
@@ -111,13 +114,22 @@ def check_disk(label: str, path: Path, min_free_gb: float,
                    f"a TensorFlow build wants >= {min_free_gb:.0f} GB there: free space or build elsewhere")
 
 
-def check_venv_module(python: str) -> Finding:
-    """`python -m venv` needs ensurepip (Debian ships it apart, in python3-venv)."""
-    import importlib.util
+def has_ensurepip(python: str) -> bool:
+    """Whether ``python -m venv`` can put pip in a venv (Debian ships ensurepip apart, in python3-venv)."""
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        import importlib.util
 
-    if os.path.realpath(python) != os.path.realpath(sys.executable) or importlib.util.find_spec("ensurepip"):
+        return importlib.util.find_spec("ensurepip") is not None
+    try:
+        return subprocess.run([python, "-c", "import ensurepip"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def check_venv_module(python: str) -> Finding:
+    if has_ensurepip(python):
         return Finding("venv", True, "python -m venv available")
-    return Finding("venv", False, "python -m venv cannot install pip (no ensurepip)",
+    return Finding("venv", False, f"{python} -m venv cannot install pip (no ensurepip)",
                    "apt-get install python3-venv, or use --no-install")
 
 

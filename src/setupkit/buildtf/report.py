@@ -54,7 +54,7 @@ def _install_lines(plan: BuildPlan) -> list[str]:
     return [f"install:           the built wheel into the venv {options.venv.expanduser().resolve()}",
             f"compare with:      the stock wheel in {options.stock_venv.expanduser().resolve()}",
             f"benchmark:         {options.bench_script.name} --steps {options.bench_steps} "
-            f"--batch-size {options.bench_batch_size} in each venv"]
+            f"--batch-size {options.bench_batch_size} in each venv, in turn, best of {options.bench_repeats}"]
 
 
 def result_lines(result: BuildResult) -> list[str]:
@@ -126,8 +126,8 @@ class ConsoleUi:
     def build_line(self, line: str) -> None:
         progress = parse_progress(line)
         if progress is None:
-            if line.startswith(("ERROR:", "FAILED:", "Target ")) or "wheel" in line and line.startswith("INFO:"):
-                self.info(line)
+            if line.startswith(("ERROR:", "FAILED:", "Target ")) or (line.startswith("INFO:") and "wheel" in line):
+                self.info(line)  # failures and where the output went, as Bazel says them
             return
         if self._progress is not None:
             self._progress.update(self._task, completed=progress.done, total=progress.total,

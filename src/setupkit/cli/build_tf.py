@@ -38,6 +38,8 @@ def build_tf(
         "--min-free-gb", metavar="GB", help="Free disk to require in the source folder and Bazel's cache.")] = 30.0,
     bench_steps: Annotated[int, typer.Option("--bench-steps", min=1, help="Benchmark steps per venv.")] = 50,
     bench_batch_size: Annotated[int, typer.Option("--bench-batch-size", min=1, help="Benchmark batch size.")] = 128,
+    bench_repeats: Annotated[int, typer.Option(
+        "--bench-repeats", min=1, help="Benchmark runs per wheel, in turn; the best of each counts.")] = 2,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; run nothing.")] = False,
     snapshot: SnapshotOption = None,
     json_output: JsonOption = False,
@@ -53,7 +55,8 @@ def build_tf(
     options = BuildOptions(source=source, cpu_flags=cpu_flags, cuda=cuda, cuda_capabilities=cuda_capabilities,
                            jobs=jobs, non_interactive=non_interactive, install=not no_install, venv=venv,
                            stock_venv=stock_venv, log=log, output_dir=output_dir, python=python,
-                           min_free_gb=min_free_gb, bench_steps=bench_steps, bench_batch_size=bench_batch_size)
+                           min_free_gb=min_free_gb, bench_steps=bench_steps, bench_batch_size=bench_batch_size,
+                           bench_repeats=bench_repeats)
     run_build_tf(options, gather_facts(snapshot), dry_run=dry_run, json_output=json_output)
 
 
