@@ -153,3 +153,34 @@ def test_compare_cpu_runs_the_cpu_in_a_subprocess(smoke_cli):
     assert compared["cpu_images_per_sec"] > 0 and compared["reference_gpu_to_cpu"] == 2.9
     assert compared["gpu_to_cpu"] == round(doc["images_per_sec"] / compared["cpu_images_per_sec"], 2)
     assert "both runs were on the CPU" in compared["note"]
+
+
+SCALING_SCRIPT = """
+import json, os
+os.environ["KERAS_BACKEND"] = "tensorflow"
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from setupkit.smoke import dataset, runner
+from setupkit.smoke.progress import Silent
+options = runner.Options(steps=8, warmup=3, batch_size=16)
+data = dataset.load(None, True, False, 0)
+result, scaling = runner.scaling_runs(options, data, tf.distribute.OneDeviceStrategy("/cpu:0"),
+                                      tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), Silent())
+print(json.dumps({"scaling": scaling, "error": result.error, "losses": len(result.losses)}))
+"""
+
+
+def test_mirrored_strategy_scaling_on_two_logical_cpus(tmp_path):
+    """The multi-GPU path (OneDevice, then MirroredStrategy), run on two logical CPU devices."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", SCALING_SCRIPT], capture_output=True, text=True, timeout=240,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    scaling = found["scaling"]
+    assert found["error"] is None and found["losses"] == 11
+    assert scaling["gpus"] == 2 and scaling["one_gpu"] > 0 and scaling["all_gpus"] > 0
+    assert scaling["efficiency"] == round(scaling["all_gpus"] / (2 * scaling["one_gpu"]), 3)

@@ -103,9 +103,14 @@ def train(options: Options, data, gpus: list[dict], progress):
         return trainer.run(data, plan_for(options, data), progress), None
     import tensorflow as tf
 
-    one = trainer.run(data, plan_for(options, data, 1, tf.distribute.OneDeviceStrategy("/gpu:0"), "1 GPU"),
-                      progress)
-    mirrored = tf.distribute.MirroredStrategy()
+    return scaling_runs(options, data, tf.distribute.OneDeviceStrategy("/gpu:0"), tf.distribute.MirroredStrategy(),
+                        progress)
+
+
+def scaling_runs(options: Options, data, one_device, mirrored, progress):
+    """The same training on one device, then on every replica of ``mirrored`` with the per-replica batch kept
+    (so the global batch grows with the devices, as in the tutorial's multi-GPU trainer)."""
+    one = trainer.run(data, plan_for(options, data, 1, one_device, "1 GPU"), progress)
     replicas = mirrored.num_replicas_in_sync
     every = trainer.run(data, plan_for(options, data, replicas, mirrored, f"{replicas} GPUs"), progress)
     return every, scaling_block(replicas, one, every)
