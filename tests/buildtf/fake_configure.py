@@ -104,8 +104,15 @@ def cuda_compiler(clang_default):
 
 def cpu_compiler():
     if ask_bool("TF_NEED_CLANG", "Do you want to use Clang to build TensorFlow? [Y/n]: ", True):
-        path = ask("CLANG_COMPILER_PATH", "Please specify the path to clang executable. [Default is "
-                   "/usr/lib/llvm-16/bin/clang]: ", "/usr/lib/llvm-16/bin/clang")
+        for _ in range(10):  # configure.py's prompt_loop_or_load_from_env: up to 10 tries
+            path = ask("CLANG_COMPILER_PATH", "Please specify the path to clang executable. [Default is "
+                       "/usr/lib/llvm-16/bin/clang]: ", "/usr/lib/llvm-16/bin/clang")
+            if not os.environ.get("FAKE_CONFIGURE_REJECT_CLANG"):
+                break
+            print("Invalid clang path. %s cannot be found. Note that TensorFlow now requires clang to compile. "
+                  "You may override this behavior by setting TF_NEED_CLANG=0" % path)
+        else:
+            sys.exit("UserInputError: Invalid CLANG_COMPILER_PATH setting was provided 10 times in a row.")
         print("You have Clang 18.1.8 installed.\n")
         bazelrc.append('build --action_env CLANG_COMPILER_PATH="%s"' % path)
         bazelrc.append("build --repo_env=CC=%s" % path)

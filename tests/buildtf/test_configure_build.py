@@ -126,3 +126,14 @@ def test_bazel_failure_is_exit_4_with_the_log(kit, tmp_path, fake_bin, monkeypat
     assert "bazel build failed with exit 1" in failed.value.message
     assert f"log: {tmp_path / 'build.log'}" in failed.value.message
     assert "C++ compilation of rule" in (tmp_path / "build.log").read_text()
+
+
+def test_an_answer_configure_keeps_rejecting_stops_the_run(kit, tmp_path, fake_bin, monkeypatch):
+    monkeypatch.setenv("FAKE_CONFIGURE_REJECT_CLANG", "1")
+    tree = kit.make_tree(tmp_path / "tf")
+    with pytest.raises(SetupkitError) as stopped:
+        run(kit, tree)
+    assert stopped.value.exit_code == exitcodes.ACTION_FAILED
+    assert f"rejected the answer '{fake_bin / 'clang'}' to its CLANG_COMPILER_PATH question 3 times" in \
+        stopped.value.message
+    assert "Invalid clang path." in (tmp_path / "build.log").read_text()

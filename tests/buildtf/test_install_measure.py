@@ -148,3 +148,22 @@ def test_parse_bench_output_takes_the_json_line():
         measure.Figures(1.0, 2.5, {"train_images_per_sec": 1, "infer_images_per_sec": 2.5})
     assert measure.parse_bench_output('{"train_images_per_sec": 1}\n') is None
     assert measure.parse_bench_output("Traceback ...\n") is None
+
+
+def _figures(train, infer):
+    return measure.Figures(train, infer, {})
+
+
+def test_a_ratio_within_the_runs_own_spread_is_called_noise():
+    built = measure.best([_figures(786.3, 1428.5), _figures(900.9, 2253.9), _figures(856.6, 1430.8)])
+    stock = measure.best([_figures(1436.0, 2513.4), _figures(867.7, 2830.9), _figures(954.4, 2341.0)])
+    assert (built.train_images_per_sec, stock.infer_images_per_sec) == (900.9, 2830.9)
+    assert built.raw["spread"] == {"train": 0.127, "infer": 0.366}
+    ratio = measure.ratios(built, stock)
+    assert ratio == {"train": 0.627, "infer": 0.796}
+    assert measure.verdicts(ratio, built, stock) == {"train": "within run-to-run noise (40%)",
+                                                     "infer": "within run-to-run noise (37%)"}
+    steady_built = measure.best([_figures(130, 250), _figures(128, 245)])
+    steady_stock = measure.best([_figures(100, 100), _figures(99, 101)])
+    assert measure.verdicts(measure.ratios(steady_built, steady_stock), steady_built, steady_stock) == {
+        "train": "faster", "infer": "faster"}

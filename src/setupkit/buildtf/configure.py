@@ -26,6 +26,9 @@ IDLE_SECONDS = 3.0
 CONFIGURE_TIMEOUT = 900.0
 """configure may run bazel (bazelisk may download it first); past this it is stuck."""
 
+MAX_REPEATS = 3
+"""configure asks again when it rejects an answer (a path that does not exist); the same answer will not do."""
+
 
 @dataclass(frozen=True)
 class Prompt:
@@ -38,6 +41,11 @@ class Prompt:
     @property
     def regex(self) -> re.Pattern[str]:
         return re.compile(self.pattern, re.DOTALL)
+
+    @property
+    def yes_no(self) -> bool:
+        """A [y/N] question: its environment variable takes 1 or 0."""
+        return self.pattern.endswith(YN)
 
 
 PROMPTS: tuple[Prompt, ...] = (
@@ -141,16 +149,13 @@ def expected_answers(choices: Choices) -> dict[str, str]:
     return {key: value for key, value in answers_for(choices).items() if key in wanted}
 
 
-_BOOLEAN_ENV = {"y": "1", "n": "0"}
-
-
 def configure_env(choices: Choices) -> dict[str, str]:
     """The environment variables that answer configure without a terminal (--non-interactive)."""
-    by_key = {prompt.key: prompt.env for prompt in PROMPTS}
+    by_key = {prompt.key: prompt for prompt in PROMPTS}
     env = {}
     for key, answer in expected_answers(choices).items():
-        env[by_key[key]] = _BOOLEAN_ENV.get(answer, answer) if key not in ("python_bin_path", "cc_opt_flags") \
-            else answer
+        prompt = by_key[key]
+        env[prompt.env] = ("1" if answer == "y" else "0") if prompt.yes_no else answer
     env.pop("PYTHON_LIB_PATH", None)
     env["USE_DEFAULT_PYTHON_LIB_PATH"] = "1"
     if choices.cuda:
@@ -223,9 +228,17 @@ def _converse(child, answers: dict[str, str], log: BuildLog, idle: float, end: f
         pending += chunk
         while (found := match_prompt(pending, answers)) is not None:
             prompt, answer, pending = found
+            _refuse_a_loop(child, prompt, answer, given, log)
             child.sendline(answer)
             log.write(f"{answer}\n")
             given.append((prompt.key, answer))
+
+
+def _refuse_a_loop(child, prompt: Prompt, answer: str, given: list[tuple[str, str]], log: BuildLog) -> None:
+    if sum(1 for key, _ in given if key == prompt.key) >= MAX_REPEATS:
+        child.terminate(force=True)
+        raise _fail(f"./configure rejected the answer {answer!r} to its {prompt.env} question {MAX_REPEATS} times "
+                    f"(see its reason in the log); give it by hand with {prompt.env}=... --non-interactive", log)
 
 
 def _check_stalled(child, pending: str, log: BuildLog, end: float) -> None:

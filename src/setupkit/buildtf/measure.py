@@ -112,10 +112,33 @@ def run_bench(venv: Path, script: Path, steps: int, batch_size: int, runner: Run
     return figures
 
 
+KINDS = {"train": "train_images_per_sec", "infer": "infer_images_per_sec"}
+
+
+def spread(runs: list[Figures], kind: str) -> float:
+    """How much repeated runs of one wheel differed: (max - min) / max, 0.0 for a single run."""
+    values = [getattr(run, KINDS[kind]) for run in runs]
+    return round((max(values) - min(values)) / max(values), 3) if max(values) > 0 else 0.0
+
+
 def best(runs: list[Figures]) -> Figures:
     """The highest throughput of each kind over repeated runs: interference only ever slows a run down."""
     return Figures(max(run.train_images_per_sec for run in runs), max(run.infer_images_per_sec for run in runs),
-                   {"runs": [run.raw for run in runs]})
+                   {"runs": [run.raw for run in runs], "spread": {kind: spread(runs, kind) for kind in KINDS}})
+
+
+def verdicts(ratio: dict[str, float] | None, built: Figures, stock: Figures | None) -> dict[str, str] | None:
+    """faster / slower / within noise, per kind: a ratio no further from 1 than the runs' own spread says nothing."""
+    if ratio is None or stock is None:
+        return None
+    result = {}
+    for kind in KINDS:
+        noise = max(built.raw.get("spread", {}).get(kind, 0.0), stock.raw.get("spread", {}).get(kind, 0.0))
+        if abs(ratio[kind] - 1.0) <= noise:
+            result[kind] = f"within run-to-run noise ({noise:.0%})"
+        else:
+            result[kind] = "faster" if ratio[kind] > 1.0 else "slower"
+    return result
 
 
 def ratios(built: Figures, stock: Figures | None) -> dict[str, float] | None:

@@ -31,6 +31,8 @@ class Ui(Protocol):
 
 @dataclass
 class BuildResult:
+    """What a run did: the answers configure got, the bazelrc it wrote, the wheel, and the benchmark."""
+
     configure_given: list[tuple[str, str]] = field(default_factory=list)
     bazelrc: str | None = None
     wheel: Path | None = None
@@ -46,6 +48,10 @@ def refuse_if_missing(plan: BuildPlan) -> None:
 
 def execute(plan: BuildPlan, ui: Ui, runner_factory: Callable[[BuildLog], measure.Runner] = measure.Runner,
             with_pip: bool = True) -> BuildResult:
+    """Configure, build, find the wheel, then (unless --no-install) install and measure it.
+
+    Ctrl-C anywhere becomes exit 130 naming the step and the log; the Bazel step stops its process group first.
+    """
     refuse_if_missing(plan)
     log = BuildLog(plan.log)
     ui.info(f"log: {log.path}")
@@ -111,9 +117,11 @@ def _install_and_measure(plan: BuildPlan, wheel: Path, ui: Ui, runner: measure.R
                            f"log: {runner.log.path}")
     stock_venv, stock_error = _install_stock(plan, ui, runner, with_pip)
     built, stock, bench_error = _bench_alternately(plan, ui, runner, venv, stock_venv)
+    ratio = measure.ratios(built, stock)
     return {"venv": str(venv), "repeats": options.bench_repeats, "built": built.to_json(),
             "stock": stock.to_json() if stock else None, "stock_requirement": stock_requirement(plan),
-            "stock_error": stock_error or bench_error, "ratio": measure.ratios(built, stock)}
+            "stock_error": stock_error or bench_error, "ratio": ratio,
+            "verdict": measure.verdicts(ratio, built, stock)}
 
 
 def _install_stock(plan: BuildPlan, ui: Ui, runner: measure.Runner, with_pip: bool) -> tuple[Path | None, str | None]:

@@ -72,7 +72,11 @@ def result_lines(result: BuildResult) -> list[str]:
     lines.append(f"stock wheel:       train {stock['train_images_per_sec']:.1f} images/s, "
                  f"infer {stock['infer_images_per_sec']:.1f} images/s ({bench['stock_requirement']})")
     if ratio:
-        lines.append(f"built / stock:     train x{ratio['train']:.2f}, infer x{ratio['infer']:.2f}")
+        verdict = bench.get("verdict") or {}
+        lines.append(f"built / stock:     train x{ratio['train']:.2f} ({verdict.get('train')}), "
+                     f"infer x{ratio['infer']:.2f} ({verdict.get('infer')})")
+        if bench.get("repeats", 1) < 2:
+            lines.append("note:              one run per wheel: no estimate of run-to-run noise (--bench-repeats)")
     return lines
 
 
