@@ -75,8 +75,8 @@ def local_install_vars(tmp: Path, source: Path) -> dict:
 
 FAKE_SETUPKIT = '''\
 #!{python}
-"""A fake setupkit for provision.yml: {gpus} GPU(s); install marks the stack installed and asks for a reboot
-when told to. Every call is appended to calls.log."""
+"""A fake setupkit for provision.yml: {gpus} GPU(s); install marks the stack installed (its driver step needs a
+reboot when told so; a blocked plan refuses to run). Every call is appended to calls.log."""
 import json, pathlib, sys
 HERE = pathlib.Path({here!r})
 installed = (HERE / "installed").exists()
@@ -90,13 +90,20 @@ if verb == "doctor":
                       "findings": findings}}))
     sys.exit(1 if findings else 0)
 elif verb == "install":
-    if "--dry-run" not in sys.argv:
+    dry = "--dry-run" in sys.argv
+    blocked = {blocked!r} if not installed else None
+    if blocked and not dry:
+        sys.exit("setupkit: " + blocked + "; then run setupkit install again")
+    if not dry:
         (HERE / "installed").touch()
-    done = "--dry-run" not in sys.argv or installed
-    step = {{"id": "driver", "title": "Install the driver", "status": "done" if done else "todo",
-             "reason": "", "commands": [], "files": [], "reboot": True}}
-    reboot = {reboot} and "--dry-run" not in sys.argv
-    print(json.dumps({{"schema": "setupkit-install/1", "reboot_required": reboot, "steps": [step]}}))
+    driver = {{"id": "driver", "title": "Install the driver", "status": "done" if installed or not dry else "todo",
+              "reason": "", "commands": [], "files": [], "reboot": {reboot}}}
+    verify = {{"id": "verify", "title": "Verify with setupkit doctor", "status": "todo" if dry else "done",
+              "reason": "", "commands": [], "files": [], "reboot": False}}
+    # Like the real planner: a reboot is required by a blocker or by a step still todo that needs one.
+    reboot_required = bool(blocked) or (driver["status"] == "todo" and driver["reboot"])
+    print(json.dumps({{"schema": "setupkit-install/1", "reboot_required": reboot_required, "blocked": blocked,
+                      "steps": [driver, verify]}}))
 '''
 
 
@@ -104,12 +111,12 @@ elif verb == "install":
 def fake_setupkit(tmp_path):
     """Write a fake setupkit (and a fake nvidia-smi) under tmp_path; returns (setupkit path, its folder, env)."""
 
-    def make(gpus: int = 1, reboot: bool = False, findings: list | None = None):
+    def make(gpus: int = 1, reboot: bool = False, findings: list | None = None, blocked: str | None = None):
         here = tmp_path / "fake"
         here.mkdir(exist_ok=True)
         setupkit = here / "setupkit"
         setupkit.write_text(FAKE_SETUPKIT.format(python=sys.executable, here=str(here), gpus=gpus, reboot=reboot,
-                                                 findings=findings or []))
+                                                 findings=findings or [], blocked=blocked))
         nvidia_smi = here / "nvidia-smi"
         nvidia_smi.write_text(textwrap.dedent("""\
             #!/bin/sh

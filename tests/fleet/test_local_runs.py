@@ -116,3 +116,13 @@ def test_provision_refuses_to_reboot_over_a_local_connection(fake_setupkit, tmp_
     assert "runs with a local connection" in result.stdout
     assert "from a separate control node over ssh" in result.stdout
     assert fleet.parse_recap(result.stdout)["localhost"]["failed"] == 1
+
+
+def test_provision_reboots_first_when_the_plan_is_blocked_by_a_pending_reboot(fake_setupkit, tmp_path, fleet):
+    setupkit, here, env = fake_setupkit(gpus=1, blocked="the driver and its library disagree: reboot first")
+    result = fleet.run_playbook("provision.yml", tmp_path, {**fake_vars(tmp_path, setupkit),
+                                                            "setupkit_local_reboot_hint": "reboot by hand"}, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "blocked: the driver and its library disagree: reboot first" in result.stdout
+    assert "To finish: reboot by hand." in result.stdout
+    assert "install --gpu --yes --json" not in (here / "calls.log").read_text()  # nothing ran on a blocked plan
