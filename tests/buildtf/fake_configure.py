@@ -49,8 +49,10 @@ def python_paths():
         answers["USE_DEFAULT_PYTHON_LIB_PATH"] = "1"
         lib = "/usr/lib/python3/dist-packages"
     else:
-        print("Found possible Python library paths:\n  /usr/lib/python3/dist-packages\n  /usr/local/lib/python3/dist-packages")
-        lib = input("Please input the desired Python library path to use.  Default is [/usr/lib/python3/dist-packages]\n")
+        print("Found possible Python library paths:\n  /usr/lib/python3/dist-packages\n"
+              "  /usr/local/lib/python3/dist-packages")
+        lib = input("Please input the desired Python library path to use.  "
+                    "Default is [/usr/lib/python3/dist-packages]\n")
         answers["PYTHON_LIB_PATH"] = lib
         lib = lib or "/usr/lib/python3/dist-packages"
     bazelrc.append('build --action_env PYTHON_BIN_PATH="%s"' % python)

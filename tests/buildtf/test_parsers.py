@@ -153,7 +153,8 @@ def test_build_commands_per_version(tmp_path):
 
 
 def test_configure_env_for_cpu_and_cuda():
-    cpu = configure.Choices("/usr/bin/python3", False, None, "/usr/bin/clang", "/usr/bin/gcc", "-march=native -Wno-sign-compare")
+    cpu = configure.Choices("/usr/bin/python3", False, None, "/usr/bin/clang", "/usr/bin/gcc",
+                            "-march=native -Wno-sign-compare")
     assert configure.configure_env(cpu) == {
         "PYTHON_BIN_PATH": "/usr/bin/python3", "TF_NEED_ROCM": "0", "TF_NEED_CUDA": "0", "TF_NEED_CLANG": "1",
         "CLANG_COMPILER_PATH": "/usr/bin/clang",
@@ -207,4 +208,5 @@ def test_a_build_step_that_cannot_start_is_exit_4(tmp_path):
     log = BuildLog(tmp_path / "build.log")
     with pytest.raises(SetupkitError) as failed:
         bazel.stream([str(tmp_path / "no-such-bazel"), "build"], tmp_path, log, lambda line: None)
-    assert failed.value.exit_code == exitcodes.ACTION_FAILED and f"log: {tmp_path / 'build.log'}" in failed.value.message
+    assert failed.value.exit_code == exitcodes.ACTION_FAILED
+    assert f"log: {tmp_path / 'build.log'}" in failed.value.message

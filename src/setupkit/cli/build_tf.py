@@ -19,11 +19,14 @@ def build_tf(
     cpu_flags: Annotated[str, typer.Option("--cpu-flags", metavar="MODE", help=CPU_FLAGS_HELP)] = "native",
     cuda: Annotated[bool, typer.Option("--cuda", help="Build with CUDA for the GPUs present.")] = False,
     cuda_capabilities: Annotated[Optional[str], typer.Option(
-        "--cuda-capabilities", metavar="X.Y,...", help="Compute capabilities to build for (default: the GPUs').")] = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", min=1, help="Bazel jobs (default: from CPUs and RAM).")] = None,
+        "--cuda-capabilities", metavar="X.Y,...", help="Compute capabilities to build for (default: the GPUs').")
+    ] = None,
+    jobs: Annotated[Optional[int], typer.Option(
+        "--jobs", min=1, help="Bazel jobs (default: from CPUs and RAM).")] = None,
     non_interactive: Annotated[bool, typer.Option(
         "--non-interactive", help="Answer ./configure through its environment variables, not its prompts.")] = False,
-    no_install: Annotated[bool, typer.Option("--no-install", help="Build the wheel only; no venv, no benchmark.")] = False,
+    no_install: Annotated[bool, typer.Option(
+        "--no-install", help="Build the wheel only; no venv, no benchmark.")] = False,
     venv: Annotated[Path, typer.Option("--venv", metavar="DIR", help="The venv for the built wheel.")]
     = Path("tf-native-venv"),
     stock_venv: Annotated[Path, typer.Option("--stock-venv", metavar="DIR", help="The venv for the stock wheel.")]
@@ -92,8 +95,9 @@ def run_build_tf(options, facts: dict, *, dry_run: bool, json_output: bool) -> N
     if dry_run:
         if json_output:
             print_json(report.json_document(plan, None, dry_run=True))
+        ui.info("dry run: nothing was run" + ("; a real run would stop at the MISSING prerequisites" if plan.missing
+                                             else ""))
         refuse_if_missing(plan)
-        ui.info("dry run: nothing was run")
         return
     result = execute(plan, ui)
     for line in report.result_lines(result):
