@@ -40,6 +40,7 @@ def test_read_source_refuses_missing_and_non_tensorflow_folders(tmp_path):
      bazel.Progress(12345, 23456, "Compiling tensorflow/core/x.cc; 38s local, 2 actions running")),
     ("  [0 / 3] [Prepa] BazelWorkspaceStatusAction stable-status.txt  ",
      bazel.Progress(0, 3, "[Prepa] BazelWorkspaceStatusAction stable-status.txt")),
+    ("[1 / 10] Compiling a.cc\r[2 / 10] Compiling b.cc\r", bazel.Progress(2, 10, "Compiling b.cc")),
     ("INFO: Build completed successfully, 10 total actions", None),
     ("ERROR: [1 / 2] is not a progress line here", None),
 ])

@@ -46,8 +46,12 @@ class Progress:
 
 
 def parse_progress(line: str) -> Progress | None:
-    """'[1,234 / 5,678] Compiling x.cc; 3s local' -> Progress(1234, 5678, 'Compiling x.cc; 3s local')."""
-    match = _PROGRESS.match(line)
+    """'[1,234 / 5,678] Compiling x.cc; 3s local' -> Progress(1234, 5678, 'Compiling x.cc; 3s local').
+
+    A line that redraws itself with carriage returns counts by its last drawing.
+    """
+    drawings = [part for part in line.split("\r") if part.strip()]
+    match = _PROGRESS.match(drawings[-1]) if drawings else None
     if not match:
         return None
     number = lambda text: int(text.replace(",", ""))  # noqa: E731
