@@ -90,7 +90,8 @@ def test_binary_layout_with_gpus_none(binary_layout):
 
 
 def test_old_keras_cache_found_under_home(smoke_cli, folders, tmp_path):
-    done, doc = json_run(smoke_cli, *FAST, env={"HOME": str(folders["home"]), "KERAS_HOME": str(folders["home"] / ".keras")})
+    home = folders["home"]
+    done, doc = json_run(smoke_cli, *FAST, env={"HOME": str(home), "KERAS_HOME": str(home / ".keras")})
     assert done.returncode == 0, doc["failures"]
     assert doc["dataset"]["source"] == "keras-cache"
     assert doc["dataset"]["path"] == str(folders["home"] / ".keras" / "datasets" / "cifar-10-batches-py")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from setupkit.errors import SetupkitError
@@ -33,8 +35,10 @@ def test_images_per_sec_counts_only_steps_after_warmup():
     assert trainer.timed_images_per_sec(ends[:2], warmup=2, global_batch=100) is None
 
 
-@pytest.mark.parametrize("value, expected", [("all", None), ("none", "-1"), ("0,2", "0,2"), (" 1 ", "1"),
-                                             ("GPU-8d1d0b5e-1f2a-4c3b-9d8e-0a1b2c3d4e5f", "GPU-8d1d0b5e-1f2a-4c3b-9d8e-0a1b2c3d4e5f")])
+UUID = "GPU-8d1d0b5e-1f2a-4c3b-9d8e-0a1b2c3d4e5f"
+
+
+@pytest.mark.parametrize("value, expected", [("all", None), ("none", "-1"), ("0,2", "0,2"), (" 1 ", "1"), (UUID, UUID)])
 def test_gpus_values(value, expected):
     assert backend.cuda_visible_devices(value) == expected
 
@@ -56,7 +60,7 @@ def test_environment_is_set_before_the_framework(monkeypatch):
 
 
 def test_keras_loaded_on_another_backend_is_refused():
-    import keras  # noqa: F401  (this test process runs Keras on TensorFlow)
+    importlib.import_module("keras")  # this test process runs Keras on TensorFlow
 
     with pytest.raises(SetupkitError, match="already running on tensorflow") as error:
         backend.refuse_other_loaded_backend("jax")

@@ -38,7 +38,8 @@ def reference_for(devices: list[dict], on_gpu: bool) -> tuple[Reference, str | N
     for reference in GPUS:
         if any(part.lower() in name.lower() for part in reference.name_contains):
             return reference, None
-    return GTX_1080_TI, f"no figure for {name or 'this GPU'}: compared with a 2017 GTX 1080 Ti, which any newer GPU should beat"
+    return GTX_1080_TI, (f"no figure for {name or 'this GPU'}: compared with a 2017 GTX 1080 Ti, which any newer "
+                         f"GPU should beat")
 
 
 def standing(images_per_sec: float | None, devices: list[dict], on_gpu: bool, cpu_count: int | None) -> dict:

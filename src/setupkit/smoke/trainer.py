@@ -125,8 +125,8 @@ def run(dataset, plan: RunPlan, progress) -> RunResult:
 
 def evaluate(model, test, plan: RunPlan, result: RunResult) -> None:
     try:
-        logits, result.inference_images_per_sec = timed_predict(model, pipeline.central_crops(test.images),
-                                                                plan.global_batch)
+        crops = pipeline.central_crops(test.images)
+        logits, result.inference_images_per_sec = timed_predict(model, crops, plan.global_batch)
     except Exception as error:
         result.error = f"evaluation failed: {one_line(error)}"
         return
