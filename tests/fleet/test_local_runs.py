@@ -126,3 +126,13 @@ def test_provision_reboots_first_when_the_plan_is_blocked_by_a_pending_reboot(fa
     assert "blocked: the driver and its library disagree: reboot first" in result.stdout
     assert "To finish: reboot by hand." in result.stdout
     assert "install --gpu --yes --json" not in (here / "calls.log").read_text()  # nothing ran on a blocked plan
+
+
+def test_doctor_asks_nvidia_smi_on_gpu_hosts_only(fake_setupkit, tmp_path, fleet):
+    setupkit, here, env = fake_setupkit(gpus=1)
+    result = fleet.run_playbook("doctor.yml", tmp_path, fake_vars(tmp_path, setupkit), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "localhost: nvidia-smi answers: 1 GPU(s)" in result.stdout
+    assert "localhost: doctor pass; Fake OS; GPUs 1 x Fake GPU;" in result.stdout
+    report = json.loads((tmp_path / "reports" / "localhost.json").read_text())
+    assert report["facts"]["gpu.count"] == 1

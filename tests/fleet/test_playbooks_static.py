@@ -85,6 +85,16 @@ def test_fleet_table_reads_reports_by_schema_and_aligns_columns(filters, tmp_pat
     assert "4.123e+04" in filters.setupkit_smoke_table(smokes)[2]
 
 
+def test_smoke_summary_counts_identical_devices(filters):
+    gpu = {"type": "GPU", "name": "NVIDIA H100 80GB HBM3", "index": 0}
+    smoke = {"status": "pass", "backend": "tensorflow", "devices": [gpu, {**gpu, "index": 1}],
+             "dataset": {"source": "cifar-10-python"}, "images_per_sec": 42000.0, "loss_first": 2.3,
+             "loss_last": 1.2, "test_accuracy": 0.41}
+    assert filters.setupkit_smoke_summary(smoke, "gpu01") == (
+        "gpu01: smoke test pass on tensorflow 2 x GPU NVIDIA H100 80GB HBM3; cifar-10-python data; "
+        "4.2e+04 images/s; loss 2.3>1.2; test accuracy 0.41")
+
+
 def pack(role, tmp_path, name, source):
     out = tmp_path / name
     result = subprocess.run([sys.executable, str(role / "files" / "pack_source.py"), str(source), str(out),

@@ -59,10 +59,18 @@ def setupkit_summary(doctor: dict, host: str) -> str:
             f"CUDA {row['cuda']}; failing: {row['failing checks']}")
 
 
+def _devices(devices) -> str:
+    """"2 x GPU NVIDIA H100 80GB HBM3" from the smoke test's device list (dicts with type and name, or strings)."""
+    labels = [" ".join(str(d.get(k)) for k in ("type", "name") if d.get(k)) if isinstance(d, dict) else str(d)
+              for d in devices or []]
+    counts = {label: labels.count(label) for label in labels}
+    return ", ".join(f"{n} x {label}" if n > 1 else label for label, n in counts.items()) or "-"
+
+
 def _smoke_row(host: str, smoke: dict) -> tuple[str, ...]:
     loss = f"{_show(smoke.get('loss_first'))}>{_show(smoke.get('loss_last'))}"
     source = (smoke.get("dataset") or {}).get("source")
-    return (host, _show(smoke.get("status")), _show(smoke.get("backend")), _show(smoke.get("devices")),
+    return (host, _show(smoke.get("status")), _show(smoke.get("backend")), _devices(smoke.get("devices")),
             _show(source), _show(smoke.get("images_per_sec")), loss, _show(smoke.get("test_accuracy")))
 
 
