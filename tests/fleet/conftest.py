@@ -41,9 +41,10 @@ def recap_line(output: str, host: str = "localhost") -> str:
 
 
 def run_playbook(playbook: str, tmp: Path, extra_vars: dict, *, env: dict[str, str] | None = None,
-                 timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook PLAYBOOK against localhost with a local connection, extra vars as one JSON document."""
-    argv = ["ansible-playbook", "-i", "localhost,", "-c", "local", str(PLAYBOOKS / playbook),
+                 timeout: float = 300, inventory: str = "localhost,",
+                 options: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook PLAYBOOK with a local connection (localhost by default), extra vars as one JSON document."""
+    argv = ["ansible-playbook", "-i", inventory, "-c", "local", *options, str(PLAYBOOKS / playbook),
             "-e", json.dumps({"ansible_python_interpreter": sys.executable, **extra_vars})]
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=tmp,
                           env=env or ansible_env(tmp))
