@@ -102,6 +102,7 @@ def test_report_for_people(smoke_cli):
     assert done.returncode == 0, done.stdout + done.stderr[-2000:]
     assert "SYNTHETIC DATA" in done.stdout and "images/sec" in done.stdout and "smoke test: PASS" in done.stdout
     assert "training: step 20/20" in done.stderr  # the progress, as lines on a non-terminal
+    assert "WARNING: SYNTHETIC DATA" in done.stderr.split("training: step 1/")[0]  # said before training
 
 
 def test_hostile_pickle_exits_3_and_runs_nothing(run_setupkit, cifar, tmp_path):

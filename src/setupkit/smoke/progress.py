@@ -8,6 +8,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 class Silent:
+    def note(self, text: str) -> None:
+        """Something to say before training starts (synthetic data)."""
+
     def start(self, total: int, label: str = "training") -> None:
         pass
 
@@ -22,7 +25,17 @@ def _rate(images_per_sec: float | None) -> str:
     return f"{images_per_sec:,.0f} img/s" if images_per_sec else "- img/s"
 
 
-class Lines(Silent):
+class Loud(Silent):
+    """Says notes at once, in bold, so that nobody reads a synthetic run as a CIFAR-10 one."""
+
+    def __init__(self, console: Console):
+        self.console = console
+
+    def note(self, text: str) -> None:
+        self.console.print(f"WARNING: {text}", style="bold yellow", markup=False, highlight=False, soft_wrap=True)
+
+
+class Lines(Loud):
     """For a stream that is not a terminal: a plain line at every tenth of the run."""
 
     def __init__(self, console: Console):
@@ -37,7 +50,7 @@ class Lines(Silent):
                                markup=False, highlight=False)
 
 
-class Bar(Silent):
+class Bar(Loud):
     def __init__(self, console: Console):
         self.console, self.progress, self.task = console, None, None
 

@@ -44,6 +44,8 @@ def run_smoke(options: Options, progress) -> dict:
     backends.prepare_environment(options.backend, options.gpus, options.memory_growth)
     backends.require_framework(options.backend)
     data = datasets.load(options.data, options.synthetic, options.download, options.seed)
+    if data.note:
+        progress.note(data.note)
     keras = backends.import_keras(options.backend, options.memory_growth)
     devices = backends.list_devices(options.backend)
     gpus = [d for d in devices if d["type"] == "GPU"]
@@ -69,7 +71,7 @@ def base_document(options: Options, data, devices: list[dict], keras) -> dict:
         "steps": None, "warmup": options.warmup, "batch_size": options.batch_size, "global_batch": None,
         "images_per_sec": None, "loss_first": None, "loss_last": None, "test_accuracy": None,
         "inference_images_per_sec": None, "trained_on": None, "scaling": None, "compare_cpu": None,
-        "mixed_precision": keras.mixed_precision.global_policy().name if options.mixed_precision else None,
+        "mixed_precision": keras.mixed_precision.global_policy().name if options.mixed_precision else False,
         "memory_growth": options.memory_growth, "reference": None, "failures": [], "warnings": [],
         "versions": framework_versions(options.backend, keras),
     }
