@@ -40,20 +40,12 @@ class Options:
 
 def run_smoke(options: Options, progress) -> dict:
     started = time.perf_counter()
-    backends.refuse_other_loaded_backend(options.backend)
-    backends.prepare_environment(options.backend, options.gpus, options.memory_growth)
-    backends.require_framework(options.backend)
-    data = datasets.load(options.data, options.synthetic, options.download, options.seed)
-    if data.note:
-        progress.note(data.note)
-    keras = backends.import_keras(options.backend, options.memory_growth)
-    devices = backends.list_devices(options.backend)
+    data = load_data(options, progress)
+    keras, devices = start_framework(options)
     gpus = [d for d in devices if d["type"] == "GPU"]
-    if options.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16" if gpus else "mixed_bfloat16")
     document = base_document(options, data, devices, keras)
     if options.require_gpu and not gpus:
-        return verdict.refuse_without_gpu(document, options.backend)
+        return verdict.refuse_without_gpu(document, options.backend, references.nvidia_gpu_on_host())
     main, scaling = train(options, data, gpus, progress)
     document.update(result_fields(main, scaling, options, data, devices, gpus))
     if options.compare_cpu:
@@ -61,6 +53,28 @@ def run_smoke(options: Options, progress) -> dict:
     verdict.decide(document, main, options, references.nvidia_gpu_on_host())
     document["wall_seconds"] = round(time.perf_counter() - started, 1)
     return document
+
+
+def load_data(options: Options, progress):
+    """The environment first (nothing may import the framework before it), then the data: bad data exits 3
+    before the framework's slow start."""
+    backends.refuse_other_loaded_backend(options.backend)
+    backends.prepare_environment(options.backend, options.gpus, options.memory_growth)
+    backends.require_framework(options.backend)
+    data = datasets.load(options.data, options.synthetic, options.download, options.seed)
+    if data.note:
+        progress.note(data.note)
+    return data
+
+
+def start_framework(options: Options):
+    """Import Keras on the chosen backend; its devices; the mixed-precision policy those devices want."""
+    keras = backends.import_keras(options.backend, options.memory_growth)
+    devices = backends.list_devices(options.backend)
+    if options.mixed_precision:
+        on_gpu = any(d["type"] == "GPU" for d in devices)
+        keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
+    return keras, devices
 
 
 def base_document(options: Options, data, devices: list[dict], keras) -> dict:

@@ -24,9 +24,11 @@ def loss_fell(first: float | None, last: float | None) -> bool:
     return first is not None and last is not None and last <= first * (1 - REQUIRED_DROP)
 
 
-def refuse_without_gpu(document: dict, backend: str) -> dict:
-    document["failures"].append(f"--require-gpu: {backend} sees no GPU, so no GPU trained; run `setupkit doctor` "
-                                f"to see why (driver, CUDA, the framework's GPU build, CUDA_VISIBLE_DEVICES)")
+def refuse_without_gpu(document: dict, backend: str, host_gpus: int) -> dict:
+    """--require-gpu and the framework sees no GPU: fail before training (it would run on the CPU)."""
+    host = f"this host has {host_gpus} NVIDIA GPU(s) but " if host_gpus else ""
+    document["failures"].append(f"--require-gpu: {host}{backend} sees no GPU, so no GPU trained; run `setupkit "
+                                f"doctor` to see why (driver, CUDA, the framework's GPU build, CUDA_VISIBLE_DEVICES)")
     document["status"] = "fail"
     return document
 
