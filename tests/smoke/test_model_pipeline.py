@@ -31,7 +31,8 @@ def test_numpy_standardisation_matches_tensorflow(tf):
     images = np.random.default_rng(0).integers(0, 256, size=(4, 24, 24, 3), dtype=np.uint8)
     images[3] = 7  # a flat image: the std floor applies
     expected = tf.image.per_image_standardization(images).numpy()
-    assert np.allclose(pipeline.standardize(images), expected, atol=1e-5)
+    ours = pipeline.standardize(images)
+    assert ours.dtype == np.float32 and np.allclose(ours, expected, atol=1e-5)
 
 
 def _is_window_of(crop: np.ndarray, image: np.ndarray) -> bool:
@@ -96,3 +97,21 @@ def test_a_diverging_run_is_reported_as_a_failure(monkeypatch):
     result = trainer.run(Dataset(train, test, "synthetic", None), trainer.RunPlan("tensorflow", 32, 2, 12), Silent())
     assert result.error and "diverged" in result.error
     assert result.test_accuracy is None
+
+
+def test_numpy_batches_feed_keras_fit(monkeypatch):
+    """The JAX/PyTorch pipeline (a PyDataset with worker threads), run here under TensorFlow's Keras."""
+    monkeypatch.setattr(pipeline, "numpy_workers", lambda cpus=None: 2)
+    images = np.random.default_rng(6).integers(0, 256, size=(50, 32, 32, 3), dtype=np.uint8)
+    labels = (np.arange(50) % 10).astype(np.uint8)
+    batches = pipeline.numpy_batches(images, labels, batch_size=8, steps=5, seed=3)
+    first, first_labels = batches[0]
+    assert len(batches) == 5 and first.shape == (8, 24, 24, 3) and first.dtype == np.float32
+    assert first_labels.dtype == np.int32 and np.array_equal(batches[0][0], first)  # seeded per index
+    model = standalone_bench.compile_model(standalone_bench.build_model())
+    history = model.fit(batches, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_numpy_workers_keep_half_the_cores():
+    assert (pipeline.numpy_workers(2), pipeline.numpy_workers(16), pipeline.numpy_workers(96)) == (1, 8, 8)
