@@ -186,3 +186,12 @@ def test_mirrored_strategy_scaling_on_two_logical_cpus(tmp_path):
     assert found["error"] is None and found["losses"] == 11
     assert scaling["gpus"] == 2 and scaling["one_gpu"] > 0 and scaling["all_gpus"] > 0
     assert scaling["efficiency"] == round(scaling["all_gpus"] / (2 * scaling["one_gpu"]), 3)
+
+
+@pytest.mark.gpu
+def test_trains_on_the_gpu(smoke_cli):
+    """On a GPU host (opt-in: pytest -m gpu): the default backend trains on the GPU and says where it stands."""
+    done, doc = json_run(smoke_cli, "--synthetic", "--require-gpu", "--compare-cpu")
+    assert done.returncode == 0, doc["failures"]
+    assert doc["trained_on"] == "GPU" and doc["devices"][0]["type"] == "GPU"
+    assert doc["reference"]["device_class"] != "cpu" and doc["compare_cpu"]["gpu_to_cpu"] > 1

@@ -115,3 +115,17 @@ def test_numpy_batches_feed_keras_fit(monkeypatch):
 
 def test_numpy_workers_keep_half_the_cores():
     assert (pipeline.numpy_workers(2), pipeline.numpy_workers(16), pipeline.numpy_workers(96)) == (1, 8, 8)
+
+
+def test_monitor_recovers_each_steps_loss_from_keras_running_mean(monkeypatch):
+    """Keras logs the epoch's running mean; the monitor must turn it back into every step's own loss."""
+    monkeypatch.setattr(standalone_bench, "LEARNING_RATE", 0.0)  # frozen weights: each batch's loss is knowable
+    images, labels = standalone_bench.random_inputs(6 * 16, seed=7)
+    images[16:32] *= 4.0  # batches of very different losses
+    model = standalone_bench.compile_model(standalone_bench.build_model())
+    result, plan = trainer.RunResult(), trainer.RunPlan("tensorflow", 16, 1, 5)
+    model.fit(images, labels, batch_size=16, epochs=1, shuffle=False, verbose=0,
+              callbacks=[trainer.make_monitor(result, plan, Silent())])
+    expected = [model.evaluate(images[i:i + 16], labels[i:i + 16], verbose=0)[0] for i in range(0, 96, 16)]
+    assert np.allclose(result.losses, expected, rtol=1e-3)
+    assert len(result.step_ends) == 6
