@@ -117,3 +117,15 @@ def test_training_error_fails_with_its_cause():
                 "dataset": {"source": "synthetic", "note": "SYNTHETIC"}, "scaling": None, "devices": []}
     verdict.decide(document, trainer.RunResult(error="ResourceExhaustedError: OOM"), Options(), 0)
     assert document["failures"] == ["training failed: ResourceExhaustedError: OOM"]
+
+
+def test_one_line_cause_of_a_tensorflow_error():
+    text = ("Graph execution error:\n\nDetected at node StatefulPartitionedCall defined at (most recent call last):\n"
+            '  File "/usr/lib/python3/runpy.py", line 198, in _run_module_as_main\n\n'
+            "OOM when allocating tensor with shape[128,64,24,24] and type float on /job:localhost/device:GPU:0\n"
+            "\t [[{{node conv1}}]]\nHint: If you want to see a list of allocated tensors when OOM happens\n"
+            " [Op:__inference_one_step_on_iterator_1234]")
+    cause = trainer.one_line(type("ResourceExhaustedError", (Exception,), {})(text))
+    assert cause == ("ResourceExhaustedError: OOM when allocating tensor with shape[128,64,24,24] and type float "
+                     "on /job:localhost/device:GPU:0")
+    assert trainer.one_line(ValueError("bad shape\nmore")) == "ValueError: bad shape"

@@ -108,15 +108,15 @@ def run(dataset, plan: RunPlan, progress) -> RunResult:
     result = RunResult()
     try:
         model = build(plan)
+        result.on_gpu = backends.weights_on_gpu(model, plan.backend)  # known even if training then fails
         progress.start(plan.total_steps, plan.label)
-        model.fit(train_input(dataset.train, plan), epochs=1, steps_per_epoch=plan.total_steps, verbose=0, shuffle=False,
-                  callbacks=[make_monitor(result, plan, progress)])
+        model.fit(train_input(dataset.train, plan), epochs=1, steps_per_epoch=plan.total_steps, verbose=0,
+                  shuffle=False, callbacks=[make_monitor(result, plan, progress)])
     except Exception as error:  # the smoke test's verdict: any failure in training is the finding
         result.error = result.error or one_line(error)
         return result
     finally:
         progress.finish()
-    result.on_gpu = backends.weights_on_gpu(model, plan.backend)
     result.images_per_sec = timed_images_per_sec(result.step_ends, plan.warmup, plan.global_batch)
     if result.error is None:
         evaluate(model, dataset.test, plan, result)
@@ -133,6 +133,13 @@ def evaluate(model, test, plan: RunPlan, result: RunResult) -> None:
     result.test_accuracy = float(np.mean(np.argmax(logits, axis=1) == test.labels))
 
 
+NOISE = ("Graph execution error", "Detected at node", "File ", "[[", "Hint:", "[Op:", "Traceback", "\"")
+"""Lines of TensorFlow's error text that say where, not what (the stack of the Python call, node names)."""
+
+
 def one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
+    """The cause in one line: TensorFlow's errors open with "Graph execution error:" and a stack; skip to the
+    first line that says what happened (OOM when allocating tensor ..., Input contains NaN ...)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    cause = next((line for line in lines if not line.startswith(NOISE)), lines[0] if lines else "")
+    return f"{type(error).__name__}: {cause[:300]}".rstrip(": ")
