@@ -104,7 +104,7 @@ def read_folder(folder: Path, layout: Layout) -> tuple[Split, Split]:
     for required in (layout.train_names[0], layout.test_name):
         if not (folder / required).is_file():
             raise PreconditionError(f"{folder / required}: missing; a CIFAR-10 folder holds "
-                                    f"{layout.train_names[0]}..{layout.train_names[-1][-5:]} and {layout.test_name}")
+                                    f"{', '.join(layout.train_names)} and {layout.test_name}")
     batches = {folder / name: layout.reader(folder / name) for name in [*names, layout.test_name]}
     _check_same_size(batches)
     train = [batches[folder / name] for name in names]

@@ -1,7 +1,7 @@
 """Input pipelines: uint8 images decoded once, augmented on the fly (random 24x24 crop, horizontal flip,
 per-image standardisation), batched and prefetched.
 
-TensorFlow backend: tf.data, augmenting a whole batch at once (one gather for the crop and the flip together)
+TensorFlow backend: tf.data, augmenting a whole batch at once (two gathers make the crop and the flip together)
 rather than image by image, so that the pipeline costs little CPU next to the training step. JAX and PyTorch
 backends: the same augmentation in numpy, behind a ``keras.utils.PyDataset``.
 Evaluation uses the central crop, standardised the same way.
