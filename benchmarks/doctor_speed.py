@@ -34,6 +34,15 @@ def ensure_torch_venv(venv: Path) -> Path:
     return python
 
 
+def compile_setupkit() -> None:
+    """Byte-compile setupkit as `pip install` does for a user; an editable checkout may never have been."""
+    import compileall
+
+    import setupkit
+
+    compileall.compile_dir(str(Path(setupkit.__file__).parent), quiet=1)
+
+
 def time_command(argv: list[str], runs: int) -> list[float]:
     times = []
     for _ in range(runs):
@@ -55,6 +64,7 @@ def main() -> None:
     doctor = [sys.executable, "-m", "setupkit", "doctor", "--json"]
     collect_env = [str(torch_python), "-m", "torch.utils.collect_env"]
 
+    compile_setupkit()
     # Interleave warm-up runs so that neither side pays for a cold page cache alone.
     time_command(doctor, 1)
     time_command(collect_env, 1)
