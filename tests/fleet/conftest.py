@@ -99,10 +99,12 @@ elif verb == "install":
         (HERE / "installed").touch()
     driver = {{"id": "driver", "title": "Install the driver", "status": "done" if installed or not dry else "todo",
               "reason": "", "commands": [], "files": [], "reboot": {reboot}}}
+    driver["changes"], driver["ran"] = True, not dry and not installed
     verify = {{"id": "verify", "title": "Verify with setupkit doctor", "status": "todo" if dry else "done",
-              "reason": "", "commands": [], "files": [], "reboot": False}}
-    # Like the real planner: a reboot is required by a blocker or by a step still todo that needs one.
-    reboot_required = bool(blocked) or (driver["status"] == "todo" and driver["reboot"])
+              "reason": "", "commands": [], "files": [], "reboot": False, "changes": False, "ran": not dry}}
+    # Like the real planner: a reboot is required by a blocker, or by a step that needs one and is still todo
+    # or was carried out by this run.
+    reboot_required = bool(blocked) or ((driver["status"] == "todo" or driver["ran"]) and driver["reboot"])
     print(json.dumps({{"schema": "setupkit-install/1", "reboot_required": reboot_required, "blocked": blocked,
                       "steps": [driver, verify]}}))
 '''

@@ -54,6 +54,10 @@ def test_the_16_04_plan_runs_its_exact_commands_in_order(paths):
     log = Path(paths.log).read_text()
     assert "$ apt-get install -y nvidia-460" in log and "[exit 0]" in log
     assert not Path(paths.state).exists()  # a completed run leaves no resume state
+    # The blacklist and the driver ran and need a reboot: the result says so after the run, not only before.
+    doc = plan.to_json()
+    assert doc["reboot_required"] is True
+    assert [s["id"] for s in doc["steps"] if s["ran"] and s["reboot"]] == ["nouveau", "driver"]
 
 
 def test_a_second_run_executes_no_changing_command(paths):

@@ -131,6 +131,7 @@ def execute(plan: Plan, runner: Runner, paths: Paths, announce: Announce = lambd
             _run_step(step, runner, log, paths.log, dialog_runner)
             state.mark_done(step)
             step.mark(DONE, "done by this run")
+            step.ran = True
             ran.append(step.id)
     state.clear()
     return ran

@@ -32,6 +32,7 @@ class Step:
     interactive: bool = False  # the command talks to the person at the terminal (mokutil asks a password)
     dialog: dict[str, Any] | None = None  # a legacy CUDA runfile, driven through its prompts (runfile.py)
     fail_on_output: tuple[str, ...] = ()  # output that means failure even with exit status 0
+    ran: bool = False  # set by the executor when this run carried the step out
 
     def mark(self, status: str, reason: str) -> "Step":
         self.status, self.reason = status, reason
@@ -40,7 +41,8 @@ class Step:
     def to_json(self) -> dict[str, Any]:
         doc = {"id": self.id, "title": self.title, "status": self.status, "reason": self.reason,
                "commands": [list(argv) for argv in self.commands],
-               "files": [{"path": f.path, "content": f.content} for f in self.files], "reboot": self.reboot}
+               "files": [{"path": f.path, "content": f.content} for f in self.files], "reboot": self.reboot,
+               "changes": self.changes, "ran": self.ran}
         if self.dialog:
             doc["dialog"] = dict(self.dialog)
         return doc
@@ -57,8 +59,9 @@ class Plan:
 
     @property
     def reboot_required(self) -> bool:
+        """A blocker says so, or a step that needs a reboot is still to do or was just done by this run."""
         return self.blocked is not None and "reboot" in self.blocked or any(
-            s.reboot for s in self.steps if s.status == TODO)
+            s.reboot for s in self.steps if s.status == TODO or s.ran)
 
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)
