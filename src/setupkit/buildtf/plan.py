@@ -100,12 +100,12 @@ def _notes(source: TfSource, options: BuildOptions, flags: list[str], cpu_flags:
     if build is None:
         notes.append(f"TF {source.tf_version} is not in TensorFlow's tested-configurations table")
     else:
-        notes.append(f"TF {source.tf_version} is tested with Python {build.python}, {build.compiler}, "
-                     f"Bazel {build.bazel}")
+        notes.append(f"TF {source.tf_version} is tested with Python {build['python']}, {build['compiler']}, "
+                     f"Bazel {build['bazel']}")
         version = _python_version(options.python)
-        if version and not tested.python_in_range(version, build.python):
+        if version and not tested.python_in_range(version, source.tf_version):
             notes.append(f"Python {version} ({options.python}) is outside TF {source.tf_version}'s "
-                         f"{build.python}: the build may fail")
+                         f"{build['python']}: the build may fail")
     if source.minor < tested.OLDEST_KNOWN_CONFIGURE:
         notes.append("this configure is older than 2.11: a prompt setupkit does not know stops the run")
     lacking = cpuflags.flags_this_cpu_lacks(flags, cpu_flags)
@@ -121,7 +121,7 @@ def check_prerequisites(options: BuildOptions, source: TfSource, tools: prereqs.
     build = tested.tested_for(source.minor)
     findings = [
         prereqs.check_bazel(tools, source.bazel_version),
-        prereqs.check_compiler(tools, build.compiler if build else None),
+        prereqs.check_compiler(tools, build["compiler"] if build else None),
         prereqs.check_python_headers(options.python, prereqs.python_include(options.python)),
         prereqs.check_disk("the source tree", source.path, options.min_free_gb, disk_usage),
         prereqs.check_disk("Bazel's output root", prereqs.BAZEL_OUTPUT_ROOT, options.min_free_gb, disk_usage),
