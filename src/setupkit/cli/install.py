@@ -87,8 +87,8 @@ def _apply(options, only: list[str], skip: list[str], yes: bool, json_output: bo
 
 
 def _confirm(plan, yes: bool) -> None:
-    if yes or plan.blocked or not plan.todo():
-        return
+    if yes or plan.blocked or not any(step.changes for step in plan.todo()):
+        return  # nothing would change the host: no need to ask
     if not sys.stdin.isatty():
         raise PreconditionError("no terminal to ask for confirmation: pass --yes to run this plan")
     typer.confirm("Run these steps?", abort=True)
