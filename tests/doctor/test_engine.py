@@ -7,7 +7,8 @@ import pytest
 
 from doctor_helpers import facts_with, verdict
 from setupkit import exitcodes
-from setupkit.doctor import functions, tables, templates, versions
+from setupkit import versions
+from setupkit.doctor import functions, tables, templates
 from setupkit.doctor.catalog import Check, Outcome
 from setupkit.doctor.conditions import Scope, evaluate
 from setupkit.doctor.engine import Finding, evaluate_check, exit_code, overall_status

@@ -17,7 +17,8 @@ from __future__ import annotations
 import operator
 from typing import Any, Callable, Mapping
 
-from setupkit.doctor import tables, versions
+from setupkit import versions
+from setupkit.doctor import tables
 from setupkit.doctor.functions import FUNCTIONS
 
 Tri = bool | None

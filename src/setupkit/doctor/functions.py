@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from setupkit.doctor import tables, versions
+from setupkit import versions
+from setupkit.doctor import tables
 
 HIDE_ALL = {"", "-1", "none", "void", "nodevfiles"}
 """CUDA_VISIBLE_DEVICES values that hide every GPU (the empty string, -1 and the NVIDIA container words)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from setupkit.doctor import versions
+from setupkit import versions
 from setupkit.doctor.yamlio import catalog_dir, load_yaml
 
 

@@ -1,46 +1,32 @@
-"""Version strings as the facts hold them ("580.159.04", "12.5", "3.11.7"), compared as numbers."""
+"""The planner's view of versions: number tuples and the spellings NVIDIA's package names use, on top of
+setupkit.versions (which does the parsing and comparing for every verb)."""
 
 from __future__ import annotations
 
-import re
-
-_NUMBERS = re.compile(r"\d+")
+from setupkit import versions as _shared
 
 
 def parse(text: str | None) -> tuple[int, ...] | None:
-    """The leading dotted numbers of ``text`` as a tuple ("12.5.82" -> (12, 5, 82)); None when there are none."""
-    if not text:
-        return None
-    match = re.match(r"\s*v?(\d+(?:\.\d+)*)", str(text))
-    if not match:
-        return None
-    return tuple(int(part) for part in _NUMBERS.findall(match.group(1)))
+    """The release numbers of ``text`` as a tuple ("12.5.82" -> (12, 5, 82)); None when there are none."""
+    version = _shared.parse(text)
+    return version.release if version is not None else None
 
 
 def major_minor(text: str | None) -> tuple[int, int] | None:
     """(X, Y) of an "X.Y[.Z]" version; a bare "X" counts as X.0."""
-    numbers = parse(text)
-    if numbers is None:
-        return None
-    return (numbers[0], numbers[1] if len(numbers) > 1 else 0)
+    version = _shared.parse(text)
+    return (version.major, version.minor) if version is not None else None
 
 
 def at_least(text: str | None, minimum: str) -> bool:
-    """``text`` >= ``minimum``, comparing numbers (missing parts count as 0); False when ``text`` is unknown."""
-    have, need = parse(text), parse(minimum)
-    if have is None or need is None:
-        return False
-    width = max(len(have), len(need))
-    return have + (0,) * (width - len(have)) >= need + (0,) * (width - len(need))
+    """``text`` >= ``minimum`` (missing parts count as 0); False when ``text`` is unknown."""
+    order = _shared.compare(text, minimum)
+    return order is not None and order >= 0
 
 
 def same_release(a: str | None, b: str | None) -> bool:
     """"2.21" and "2.21.0" name the same release; unknown never matches."""
-    pa, pb = parse(a), parse(b)
-    if pa is None or pb is None:
-        return False
-    width = max(len(pa), len(pb))
-    return pa + (0,) * (width - len(pa)) == pb + (0,) * (width - len(pb))
+    return _shared.compare(a, b) == 0
 
 
 def branch(driver_version: str | None) -> int | None:
