@@ -68,6 +68,8 @@ FACTS: dict[str, str] = {
     "python.executable": "the Python interpreter setupkit runs in",
     "python.version": "its version (3.12.3)",
     "python.bits": "32 or 64",
+    "python.externally_managed": "the distribution manages this Python (PEP 668 EXTERNALLY-MANAGED, not a venv): "
+    "pip refuses to install into it",
     "pip.version": "pip's version in that interpreter",
     "tensorflow.version": "installed TensorFlow (tensorflow, tensorflow-cpu ...) from package metadata, no import",
     "tensorflow.package": "which distribution provides it (tensorflow, tensorflow-cpu, tf-nightly ...)",

@@ -12,6 +12,7 @@ REQUIRED = [
     "driver.installed", "driver.version-mismatch", "driver.cuda-compat", "cuda.toolkit", "cudnn.present",
     "display.manager-running", "secureboot.enabled", "python.supported", "pip.outdated", "tensorflow.installed",
     "tensorflow.cuda-compat", "gpu.memory-held", "env.cuda-visible-devices", "reboot.required",
+    "python.externally-managed",
 ]
 
 ON_SCENARIOS = [
@@ -56,6 +57,8 @@ ON_SCENARIOS = [
     ("python.supported", "ubuntu1604-gtx-nouveau", "fail"),
     ("pip.outdated", "h100", "pass"),
     ("pip.outdated", "centos7-no-avx", "fail"),
+    ("python.externally-managed", "ubuntu2204-two-gpus-cuda118", "pass"),
+    ("python.externally-managed", "h100", "unknown"),
     ("tensorflow.installed", "ubuntu2204-two-gpus-cuda118", "pass"),
     ("tensorflow.installed", "h100", "warn"),
     ("tensorflow.cuda-compat", "ubuntu2204-two-gpus-cuda118", "pass"),
@@ -86,6 +89,7 @@ NON_PASSING_VARIANTS = {
     "env.cuda-visible-devices": "test_cuda_visible_devices_variants",
     "driver.cuda-compat": "test_toolkit_newer_than_the_driver_fails",
     "tensorflow.cuda-compat": "test_tensorflow_needing_a_cuda_nobody_provides_fails",
+    "python.externally-managed": "test_a_python_the_distribution_manages_warns_with_a_venv_fix",
 }
 
 
@@ -94,6 +98,16 @@ def test_every_required_check_has_a_passing_and_a_non_passing_scenario():
         statuses = {status for c, _, status in ON_SCENARIOS if c == check_id}
         assert "pass" in statuses, check_id
         assert statuses - {"pass"} or NON_PASSING_VARIANTS.get(check_id) in globals(), check_id
+
+
+def test_a_python_the_distribution_manages_warns_with_a_venv_fix(variant):
+    def managed(python):
+        python["executable"], python["externally_managed"] = "/usr/bin/python3", True
+
+    finding = verdict("python.externally-managed", snapshot_facts(variant("ubuntu2204-two-gpus-cuda118",
+                                                                          "python.json", managed)))
+    assert finding.status == "warn" and "externally-managed-environment" in finding.message
+    assert finding.fix["commands"][0] == "python3 -m venv ~/venvs/tf"
 
 
 def test_cpu_avx_fix_names_build_tf():

@@ -69,6 +69,20 @@ def test_environment_reports_only_its_keys(monkeypatch):
     assert env["CUDA_VISIBLE_DEVICES"] == "1" and "AWS_SECRET_ACCESS_KEY" not in env
 
 
+def test_a_python_marked_externally_managed_outside_a_venv_is_reported(tmp_path, monkeypatch):
+    import sys
+
+    from setupkit.host import live
+
+    monkeypatch.setattr(live.sysconfig, "get_path", lambda name: str(tmp_path))
+    monkeypatch.setattr(sys, "prefix", sys.base_prefix)
+    assert live.externally_managed() is False
+    (tmp_path / "EXTERNALLY-MANAGED").write_text("[externally-managed]\nError=use a venv\n")
+    assert live.externally_managed() is True
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "venv"))  # a venv is never managed
+    assert live.externally_managed() is False
+
+
 def test_python_is_the_running_interpreter():
     import sys
 

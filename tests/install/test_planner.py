@@ -102,6 +102,22 @@ def test_cpu_host_gets_tensorflow_cpu_and_no_gpu_step():
     assert installed.step("tensorflow").status == "done"
 
 
+def test_a_python_the_distribution_manages_gets_no_pip_step_and_is_told_to_use_a_venv():
+    # Ubuntu 24.04's own /usr/bin/python3: pip refuses with "externally-managed-environment" (PEP 668).
+    facts = ubuntu_gpu_facts(**{"os.version_id": "24.04", "python.version": "3.12.3", "pip.version": "24.0",
+                                "python.externally_managed": True})
+    plan = build_plan(facts, GPU)
+    for step_id in ("pip", "tensorflow"):
+        assert plan.step(step_id).status == "skip"
+        assert "PEP 668" in plan.step(step_id).reason and "python3 -m venv" in plan.step(step_id).reason
+    assert plan.step("driver").status == "todo"  # the system part of the plan stays
+    assert any("virtual environment" in w for w in plan.warnings)
+    in_a_venv = build_plan(facts | {"python.executable": "/home/me/tf/bin/python", "python.externally_managed": False},
+                           GPU)
+    assert in_a_venv.step("tensorflow").commands == [["/home/me/tf/bin/python", "-m", "pip", "install",
+                                                      "tensorflow[and-cuda]==2.21.0"]]
+
+
 def test_without_gpu_flag_a_gpu_host_gets_the_cpu_path():
     plan = build_plan(ubuntu_gpu_facts(), PlanOptions(gpu=False))
     assert plan.path == "cpu" and plan.step("driver").status == "skip"

@@ -140,9 +140,11 @@ def lsb_release(version: str, codename: str, description: str) -> str:
             f'DISTRIB_DESCRIPTION="{description}"\n')
 
 
-def python_json(executable: str, version: str, pip: str, packages: dict[str, str]) -> dict[str, Any]:
+def python_json(executable: str, version: str, pip: str, packages: dict[str, str],
+                externally_managed: bool = False) -> dict[str, Any]:
+    # Every scenario's release predates PEP 668's EXTERNALLY-MANAGED marker (Debian 12, Ubuntu 23.04).
     return {"executable": executable, "version": version, "bits": 64, "pip_version": pip,
-            "packages": dict(sorted({"pip": pip, **packages}.items()))}
+            "packages": dict(sorted({"pip": pip, **packages}.items())), "externally_managed": externally_managed}
 
 
 def base_expected() -> dict[str, Any]:
@@ -158,6 +160,7 @@ def base_expected() -> dict[str, Any]:
         "cuda.pip_runtime_version": None, "cudnn.version": None, "cudnn.pip_version": None,
         "display.manager": None, "display.manager_active": False, "display.graphical_session": False,
         "secureboot.enabled": False, "reboot.required": False, "python.bits": 64,
+        "python.externally_managed": False,
         "tensorflow.version": None, "tensorflow.package": None,
         "env.cuda_visible_devices": None, "env.tf_force_gpu_allow_growth": None,
     }

@@ -84,6 +84,7 @@ class PythonInfo:
     bits: int | None = None
     pip_version: str | None = None
     packages: dict[str, str] = field(default_factory=dict)
+    externally_managed: bool | None = None  # PEP 668: the distribution manages it, pip refuses to install
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +93,7 @@ class PythonInfo:
             "bits": self.bits,
             "pip_version": self.pip_version,
             "packages": dict(sorted(self.packages.items())),
+            "externally_managed": self.externally_managed,
         }
 
 

@@ -179,4 +179,4 @@ def _redact_python(info: PythonInfo | None, replace: Callable[[str], str]) -> Py
     if info is None:
         return None
     return PythonInfo(replace(info.executable or "") or None, info.version, info.bits, info.pip_version,
-                      dict(info.packages))
+                      dict(info.packages), info.externally_managed)

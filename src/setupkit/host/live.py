@@ -9,6 +9,7 @@ import shutil
 import signal
 import stat
 import struct
+import sysconfig
 import subprocess
 import sys
 from typing import Any
@@ -126,7 +127,17 @@ def current_python() -> PythonInfo:
         bits=struct.calcsize("P") * 8,
         pip_version=packages.get("pip"),
         packages=packages,
+        externally_managed=externally_managed(),
     )
+
+
+def externally_managed() -> bool:
+    """PEP 668: the distribution marks its own Python with an EXTERNALLY-MANAGED file in the standard library
+    folder (Debian 12, Ubuntu 23.04 and later); pip then refuses to install into it ("error:
+    externally-managed-environment"). A virtual environment is never managed, whatever its base."""
+    if sys.prefix != sys.base_prefix:
+        return False
+    return os.path.isfile(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))
 
 
 def installed_packages(search_path: list[str]) -> dict[str, str]:

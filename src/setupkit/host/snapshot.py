@@ -115,6 +115,7 @@ class SnapshotHost(Host):
             bits=data.get("bits") if isinstance(data.get("bits"), int) else None,
             pip_version=_opt_str(data.get("pip_version")),
             packages={str(k): str(v) for k, v in packages.items()},
+            externally_managed=_opt_bool(data.get("externally_managed")),
         )
 
     # -- the Host contract -----------------------------------------------------------------------------------
@@ -237,6 +238,10 @@ def _command_from_json(record: Any) -> CommandResult | None:
     if code is not None and not isinstance(code, int):
         return None
     return CommandResult(tuple(argv), code, _opt_str(record.get("stdout")) or "", _opt_str(record.get("stderr")) or "")
+
+
+def _opt_bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 def _opt_str(value: Any) -> str | None:

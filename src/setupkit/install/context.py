@@ -26,3 +26,12 @@ class Context:
 
     def fact(self, name: str):
         return self.facts.get(name)
+
+    @property
+    def managed_python_reason(self) -> str | None:
+        """Why pip cannot install into this Python (PEP 668), or None when it can."""
+        if self.fact("python.externally_managed") is not True:
+            return None
+        return (f"{self.python} is the distribution's own Python (PEP 668): pip refuses to install into it "
+                "('externally-managed-environment'); create a virtual environment (python3 -m venv ~/venvs/tf), "
+                "install setupkit there and run setupkit install from it")

@@ -114,6 +114,9 @@ def _note_tensorflow(plan: Plan) -> None:
     step = plan.step("tensorflow")
     if step.status == SKIP and "build-tf" in step.reason:
         plan.warnings.append("official TensorFlow wheels cannot run on this CPU (no AVX): use `setupkit build-tf`")
+    if step.status == SKIP and "PEP 668" in step.reason:
+        plan.warnings.append("pip and TensorFlow are left out: this Python is the distribution's own (PEP 668); "
+                             "run setupkit from a virtual environment to include them")
 
 
 def _distro_json(distro: Distro) -> dict[str, str]:

@@ -39,6 +39,8 @@ def pip_step(ctx: Context) -> Step:
     requirement, needed = pip_requirement(ctx.fact("python.version"))
     upgrade = [ctx.python, "-m", "pip", "install", "--upgrade", requirement]
     step = Step("pip", "Upgrade pip", commands=[upgrade])
+    if ctx.managed_python_reason:
+        return step.mark(SKIP, ctx.managed_python_reason)
     if have is None:
         step.commands = [ctx.distro.install("python3-pip"), upgrade]
         return step.mark(TODO, "pip is missing: install python3-pip, then upgrade it")

@@ -120,6 +120,8 @@ def tensorflow_step(ctx: Context) -> Step:
                                "`setupkit build-tf`")
     if build is None:
         return step.mark(SKIP, ctx.choices.tensorflow_reason)
+    if ctx.managed_python_reason:
+        return step.mark(SKIP, ctx.managed_python_reason)
     spec = tensorflow_requirement(build, ctx.gpu)
     step.title = f"Install TensorFlow {build.version} ({spec.split('==')[0]})"
     step.commands = [[ctx.python, "-m", "pip", "install", spec]]

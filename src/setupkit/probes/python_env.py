@@ -21,6 +21,7 @@ def probe(host: Host, facts: Facts) -> Facts:
         "python.executable": info.executable,
         "python.version": info.version,
         "python.bits": info.bits,
+        "python.externally_managed": info.externally_managed,
         "pip.version": info.pip_version,
         "tensorflow.version": tensorflow[1] if tensorflow else None,
         "tensorflow.package": tensorflow[0] if tensorflow else None,
