@@ -124,15 +124,12 @@ def _torch_gpus() -> list[dict]:
             for index in range(torch.cuda.device_count())]
 
 
-def cpu_model_name(cpuinfo: str = "/proc/cpuinfo") -> str:
-    try:
-        with open(cpuinfo, encoding="utf-8", errors="replace") as stream:
-            for line in stream:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "CPU"
+def cpu_model_name() -> str:
+    """This machine's CPU model, as doctor's cpu.model reads it (/proc/cpuinfo through the host source)."""
+    from setupkit.host.live import LiveHost
+    from setupkit.probes.cpu import cpu_model, parse_cpuinfo
+
+    return cpu_model(parse_cpuinfo(LiveHost().read_text("/proc/cpuinfo"))) or "CPU"
 
 
 def weights_on_gpu(model, backend: str) -> bool:
