@@ -1,21 +1,29 @@
-"""The domain exceptions. The CLI turns each into one line on stderr and its exit code."""
+"""The domain exceptions. The CLI turns each into one line on stderr, its hint on a ``fix:`` line, and its exit
+code (exitcodes.py)."""
 
 from setupkit import exitcodes
 
 
 class SetupkitError(Exception):
-    """An expected failure: it carries the exit code and a one-line message that says what to do."""
+    """An expected failure: it carries the exit code, a one-line message and, where there is one, the fix."""
 
     exit_code = exitcodes.PRECONDITION
 
-    def __init__(self, message: str, exit_code: int | None = None):
+    def __init__(self, message: str, exit_code: int | None = None, hint: str | None = None):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+        self.hint = hint
 
     @property
     def message(self) -> str:
         return str(self)
+
+
+class UsageError(SetupkitError):
+    """A flag or value the command cannot take: exit 2, as click's own usage errors."""
+
+    exit_code = exitcodes.USAGE
 
 
 class PreconditionError(SetupkitError):

@@ -10,7 +10,8 @@ import sys
 
 import typer
 
-from setupkit import exitcodes
+from setupkit import exitcodes, process
+from setupkit.bounded import printable
 from setupkit.cli import build_tf, doctor, install, smoke_test, snapshot
 from setupkit.cli.common import err_console
 from setupkit.errors import SetupkitError
@@ -34,14 +35,34 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``setupkit`` console script and ``python -m setupkit``."""
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=argv, prog_name="setupkit", standalone_mode=False)
+        with process.termination_signals():
+            code = command.main(args=argv, prog_name="setupkit", standalone_mode=False)
     except _ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        err_console.print("setupkit: interrupted")
+    except (typer.Abort, KeyboardInterrupt) as error:
+        _say_interrupted(error)
         sys.exit(exitcodes.INTERRUPTED)
     except SetupkitError as error:
-        err_console.print(f"setupkit: {error.message}", markup=False, highlight=False)
+        _say_error(error)
         sys.exit(error.exit_code)
+    except BrokenPipeError:
+        sys.exit(exitcodes.OK)  # `setupkit doctor | head`: the reader had what it wanted
     sys.exit(code if isinstance(code, int) else exitcodes.OK)
+
+
+def _say_error(error: SetupkitError) -> None:
+    err_console.print(f"setupkit: {printable(error.message, keep_newlines=False)}", markup=False, highlight=False)
+    if error.hint:
+        err_console.print(f"fix: {printable(error.hint, keep_newlines=False)}", markup=False, highlight=False)
+
+
+def _say_interrupted(error: BaseException) -> None:
+    # click turns Ctrl-C into Abort and keeps the KeyboardInterrupt as its cause; an Abort without one is a
+    # "no" at a confirmation prompt.
+    cause = error if isinstance(error, KeyboardInterrupt) else error.__cause__ or error.__context__
+    if not isinstance(cause, KeyboardInterrupt):
+        err_console.print("setupkit: aborted; nothing more was done", markup=False, highlight=False)
+        return
+    name = cause.signal_name if isinstance(cause, process.Interrupted) else "Ctrl-C"
+    err_console.print(f"setupkit: interrupted ({name})", markup=False, highlight=False)
