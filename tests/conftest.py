@@ -1,4 +1,4 @@
-"""Fixtures every test area shares: where the repository, the shared captures and the scenario snapshots are."""
+"""Fixtures every test area shares: where the repository, the real capture and the scenario snapshots are."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "tests" / "snapshots"
-# The real captured GPU host lives in the shared folder beside the checkout (CI lays it there too).
-SHARED_H100 = (REPO / ".." / "shared" / "fixtures" / "snapshots" / "h100-ubuntu2404-vm").resolve()
+# The real captured GPU host, carried by the project (tests/snapshots/README.md says where it came from).
+H100 = SCENARIOS / "h100-ubuntu2404-vm"
 
 
 @pytest.fixture
@@ -23,17 +23,15 @@ def repo_root() -> Path:
 
 @pytest.fixture
 def h100_snapshot() -> Path:
-    if not SHARED_H100.is_dir():
-        pytest.fail(f"the shared H100 capture is missing at {SHARED_H100}; the checkout needs ../shared beside it")
-    return SHARED_H100
+    return H100
 
 
 @pytest.fixture
 def scenario():
-    """The folder of a scenario snapshot under tests/snapshots/ (or the shared H100 capture for 'h100')."""
+    """The folder of a scenario snapshot under tests/snapshots/ ('h100' names the real H100 capture)."""
 
     def find(name: str) -> Path:
-        path = SHARED_H100 if name == "h100" else SCENARIOS / name
+        path = H100 if name == "h100" else SCENARIOS / name
         assert path.is_dir(), f"no scenario snapshot {path}"
         return path
 

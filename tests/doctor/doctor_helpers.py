@@ -20,7 +20,7 @@ from setupkit.facts import empty_facts
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "tests" / "snapshots"
-H100 = (REPO / ".." / "shared" / "fixtures" / "snapshots" / "h100-ubuntu2404-vm").resolve()
+H100 = REPO / "tests" / "snapshots" / "h100-ubuntu2404-vm"
 
 
 @lru_cache(maxsize=1)

@@ -15,11 +15,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 SCENARIOS = ["ubuntu1404-upstart-lightdm", "ubuntu1604-gtx-nouveau", "ubuntu2204-two-gpus-cuda118",
              "ubuntu2204-driver-mismatch", "wsl2-ubuntu2204", "centos7-no-avx", "laptop-hybrid-secureboot", "h100"]
-SHARED_H100 = (REPO / ".." / "shared" / "fixtures" / "snapshots" / "h100-ubuntu2404-vm").resolve()
+H100 = REPO / "tests" / "snapshots" / "h100-ubuntu2404-vm"
 
 
 def scenario_path(name: str) -> Path:
-    return SHARED_H100 if name == "h100" else REPO / "tests" / "snapshots" / name
+    return H100 if name == "h100" else REPO / "tests" / "snapshots" / name
 
 
 _FACTS_CACHE: dict[str, dict] = {}

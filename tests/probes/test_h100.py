@@ -1,4 +1,4 @@
-"""The real H100 capture (../shared/fixtures/snapshots/h100-ubuntu2404-vm): no systemd, no DMI, no lsmod."""
+"""The real H100 capture (tests/snapshots/h100-ubuntu2404-vm): no systemd, no DMI, no lsmod."""
 
 from __future__ import annotations
 
