@@ -16,6 +16,15 @@ SCENARIOS = REPO / "tests" / "snapshots"
 H100 = SCENARIOS / "h100-ubuntu2404-vm"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Run as `.venv/bin/python -m pytest` without activating the venv, the tools it installed
+    (ansible-playbook, ansible-lint) are not on PATH: put the interpreter's own bin folder first, as
+    `activate` would, so that the tests find the tools of the environment under test."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return REPO
