@@ -305,17 +305,22 @@ atexit.register(_kill_live_children)
 
 # -- signals ---------------------------------------------------------------------------------------------------
 
-TERMINATION_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+TERMINATION_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_last_interruption: list[str] = []
 
 
 @contextmanager
 def termination_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise ``Interrupted`` as Ctrl-C raises KeyboardInterrupt, so that the same cleanup
-    runs for all three (children stopped, locks released, the interruption logged). Main thread only."""
+    """Ctrl-C, SIGTERM and SIGHUP raise ``Interrupted`` (a KeyboardInterrupt), so that the same cleanup runs
+    for all three (children stopped, locks released, the interruption logged), and ``last_interruption``
+    remembers which came. A signal the caller ignores stays ignored (``nohup`` keeps SIGHUP away, a
+    background job has no Ctrl-C). Main thread only."""
     previous = {}
     for sig in TERMINATION_SIGNALS:
         try:
-            previous[sig] = signal.signal(sig, _raise_interrupted)
+            current = signal.getsignal(sig)
+            if current in (signal.SIG_DFL, signal.default_int_handler):
+                previous[sig] = signal.signal(sig, _raise_interrupted)
         except (ValueError, OSError):  # not the main thread, or a signal this platform lacks
             pass
     try:
@@ -325,5 +330,12 @@ def termination_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def last_interruption() -> str | None:
+    """The name of the last signal that interrupted setupkit (SIGINT, SIGTERM, SIGHUP), or None."""
+    return _last_interruption[-1] if _last_interruption else None
+
+
 def _raise_interrupted(signum: int, _frame: object) -> None:
-    raise Interrupted(signal.Signals(signum).name)
+    name = signal.Signals(signum).name
+    _last_interruption.append(name)
+    raise Interrupted(name)

@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(error.exit_code)
     except BrokenPipeError:
         sys.exit(exitcodes.OK)  # `setupkit doctor | head`: the reader had what it wanted
+    if code == exitcodes.INTERRUPTED and process.last_interruption():
+        # typer turns KeyboardInterrupt into a silent exit 130: say what happened.
+        _say_interrupted(process.Interrupted(process.last_interruption() or "SIGINT"))
     sys.exit(code if isinstance(code, int) else exitcodes.OK)
 
 
@@ -64,5 +67,6 @@ def _say_interrupted(error: BaseException) -> None:
     if not isinstance(cause, KeyboardInterrupt):
         err_console.print("setupkit: aborted; nothing more was done", markup=False, highlight=False)
         return
-    name = cause.signal_name if isinstance(cause, process.Interrupted) else "Ctrl-C"
-    err_console.print(f"setupkit: interrupted ({name})", markup=False, highlight=False)
+    name = cause.signal_name if isinstance(cause, process.Interrupted) else "SIGINT"
+    shown = "Ctrl-C" if name == "SIGINT" else name
+    err_console.print(f"setupkit: interrupted ({shown})", markup=False, highlight=False)
