@@ -15,28 +15,6 @@ import pytest
 from setupkit import process
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0): read its state.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _wait_gone(pid: int, within: float = 5.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_a_program_that_keeps_printing_is_cut_at_its_timeout():
     started = time.monotonic()
     result = process.run(["sh", "-c", "while :; do echo line; done"], timeout=1, max_output=10_000)
@@ -51,20 +29,20 @@ def test_a_flood_is_kept_to_its_bound_and_says_it_was_cut():
     assert result.ok and len(result.stdout) == 1000 and result.truncated
 
 
-def test_a_grandchild_holding_the_pipes_does_not_hold_the_caller(tmp_path):
+def test_a_grandchild_holding_the_pipes_does_not_hold_the_caller(tmp_path, wait_gone):
     pid_file = tmp_path / "pid"
     started = time.monotonic()
     result = process.run(["sh", "-c", f"sleep 60 & echo $! > {pid_file}; echo done"], timeout=30)
     assert result.ok and result.stdout == "done\n"
     assert time.monotonic() - started < 10
-    assert _wait_gone(int(pid_file.read_text()))
+    assert wait_gone(int(pid_file.read_text()))
 
 
-def test_a_timed_out_program_leaves_nothing_of_its_group_running(tmp_path):
+def test_a_timed_out_program_leaves_nothing_of_its_group_running(tmp_path, wait_gone):
     pid_file = tmp_path / "pid"
     result = process.run(["sh", "-c", f"sleep 60 & echo $! > {pid_file}; sleep 60"], timeout=0.5)
     assert result.timed_out
-    assert _wait_gone(int(pid_file.read_text()))
+    assert wait_gone(int(pid_file.read_text()))
 
 
 def test_a_program_ignoring_sigterm_is_killed():
@@ -103,15 +81,8 @@ def _run_child(code: str, tmp_path: Path) -> subprocess.Popen:
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-def _wait_for(path: Path, within: float = 20.0) -> None:
-    deadline = time.monotonic() + within
-    while not path.exists() or not path.read_text().strip():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_an_interruption_kills_the_child_group_then_goes_on(tmp_path, sig):
+def test_an_interruption_kills_the_child_group_then_goes_on(tmp_path, sig, wait_gone, wait_for_file):
     pid_file = tmp_path / "pid"
     child = _run_child(f"""
         import sys
@@ -123,15 +94,15 @@ def test_an_interruption_kills_the_child_group_then_goes_on(tmp_path, sig):
             print("interrupted", getattr(error, "signal_name", "SIGINT"))
             sys.exit(130)
     """, tmp_path)
-    _wait_for(pid_file)
+    wait_for_file(pid_file)
     child.send_signal(sig)
     out, _ = child.communicate(timeout=20)
     assert child.returncode == 130
     assert out.split() == ["interrupted", sig.name]
-    assert _wait_gone(int(pid_file.read_text()))
+    assert wait_gone(int(pid_file.read_text()))
 
 
-def test_wait_on_interrupt_lets_the_child_finish_within_its_grace(tmp_path):
+def test_wait_on_interrupt_lets_the_child_finish_within_its_grace(tmp_path, wait_for_file):
     mark = tmp_path / "started"
     done = tmp_path / "finished"
     child = _run_child(f"""
@@ -144,14 +115,14 @@ def test_wait_on_interrupt_lets_the_child_finish_within_its_grace(tmp_path):
         except KeyboardInterrupt:
             sys.exit(130)
     """, tmp_path)
-    _wait_for(mark)
+    wait_for_file(mark)
     child.send_signal(signal.SIGTERM)
     child.communicate(timeout=30)
     assert child.returncode == 130
     assert done.exists(), "the child was cut instead of being let finish"
 
 
-def test_wait_on_interrupt_still_kills_after_the_grace(tmp_path):
+def test_wait_on_interrupt_still_kills_after_the_grace(tmp_path, wait_gone, wait_for_file):
     pid_file = tmp_path / "pid"
     child = _run_child(f"""
         import sys
@@ -163,8 +134,8 @@ def test_wait_on_interrupt_still_kills_after_the_grace(tmp_path):
         except KeyboardInterrupt:
             sys.exit(130)
     """, tmp_path)
-    _wait_for(pid_file)
+    wait_for_file(pid_file)
     child.send_signal(signal.SIGTERM)
     child.communicate(timeout=20)
     assert child.returncode == 130
-    assert _wait_gone(int(pid_file.read_text()))
+    assert wait_gone(int(pid_file.read_text()))
