@@ -12,6 +12,7 @@ from doctor_helpers import REPO, builtin_checks, facts_with
 from setupkit.doctor.catalog import STATUSES, check_files, load_catalog, load_file, registered
 from setupkit.doctor.conditions import OPERAND_KEYS
 from setupkit.doctor.engine import evaluate_check
+from setupkit.doctor import yamlio
 from setupkit.doctor.yamlio import CatalogError, catalog_dir
 from test_checks import REQUIRED
 
@@ -191,3 +192,71 @@ def test_operand_keys_are_documented():
     readme = (REPO / "checks" / "README.md").read_text()
     for key in OPERAND_KEYS:
         assert f"`{key}:" in readme
+
+
+# -- the loader's bounds (the CLI side of each class is in test_hostile_checks.py) -----------------------------
+
+def test_an_alias_that_repeats_a_small_node_is_fine(tmp_path):
+    shared = GOOD.replace('    fix: {text: "Upgrade the driver.", commands: ["sudo setupkit install --gpu"]}\n',
+                          "").replace('        message: "Driver {driver.version} is older than 550."\n',
+                                      '        message: "Driver {driver.version} is older than 550."\n'
+                                      '        fix: &upgrade {text: "Upgrade the driver.", commands: [x]}\n'
+                                      '      - when: {fact: driver.version, op: "<", value: "560", as: version}\n'
+                                      '        status: fail\n        message: "Older than 560."\n'
+                                      '        fix: *upgrade\n')
+    (check,) = load_file(write(tmp_path, shared))
+    assert check.rules[0].fix == check.rules[1].fix
+    assert evaluate_check(check, facts_with(gpu__count=1, driver__version="555.1")).fix["text"] == "Upgrade the driver."
+
+
+@pytest.mark.parametrize("libyaml", [True, False], ids=["libyaml", "pure-python"])
+def test_both_parsers_read_the_catalog_alike_and_refuse_deep_nesting(libyaml):
+    import yaml
+
+    if libyaml and not getattr(yaml, "__with_libyaml__", False):
+        pytest.skip("PyYAML was built without libyaml")
+    loader = yamlio.loader_class(libyaml)
+    for path in sorted(catalog_dir().glob("**/*.yaml")):
+        assert yamlio.loads(path.read_text(), str(path), loader) == yaml.safe_load(path.read_text()), path
+    for deep in ("[" * 10_000 + "]" * 10_000, "{a: " * 5_000 + "1" + "}" * 5_000):
+        with pytest.raises(CatalogError, match=r"x\.yaml \(line 1\): not valid catalog YAML: .*nest"):
+            yamlio.loads(deep, "x.yaml", loader)
+
+
+def test_a_date_is_text_and_merge_keys_are_plain_keys(tmp_path):
+    dated = GOOD.replace('value: "550", as: version', "value: 2001-13-45")
+    (check,) = load_file(write(tmp_path, dated))
+    assert check.rules[0].when["value"] == "2001-13-45"
+    merged = GOOD.replace("    severity: high\n", "    severity: high\n    <<: {detail: x}\n")
+    with pytest.raises(CatalogError, match="unknown key '<<'"):
+        load_file(write(tmp_path, merged))
+
+
+def test_an_id_or_let_name_with_a_trailing_newline_is_refused(tmp_path):
+    with pytest.raises(CatalogError, match="id must be dotted"):
+        load_file(write(tmp_path, GOOD.replace("id: site.driver-550", 'id: "site.driver-550\\n"')))
+    let = GOOD.replace("    rules:", '    let: {"tf\\n": {fact: gpu.count}}\n    rules:')
+    with pytest.raises(CatalogError, match="let name 'tf\\\\n' must be"):
+        load_file(write(tmp_path, let))
+
+
+@pytest.mark.parametrize(("operand", "problem"), [
+    ("{var: [a]}", "var a list of 1 items is not defined"),
+    ("{call: {x: 1}}", "function a mapping of 1 keys is not one"),
+    ("{lookup: [t], key: 1, field: f}", "unknown table a list of 1 items"),
+])
+def test_an_operand_of_the_wrong_type_is_a_message_not_a_type_error(tmp_path, operand, problem):
+    text = GOOD.replace('{fact: driver.version, op: "<", value: "550", as: version}',
+                        '{fact: driver.version, op: "==", value: ' + operand + "}")
+    with pytest.raises(CatalogError, match=re.escape(problem)):
+        load_file(write(tmp_path, text))
+
+
+def test_a_let_chain_stops_at_the_depth_limit(tmp_path):
+    chain = "".join(f"      v{i}: {{call: coalesce, args: [{{var: v{i - 1}}}]}}\n" for i in range(1, 8))
+    text = GOOD.replace("    rules:", "    let:\n      v0: {fact: gpu.count}\n" + chain + "    rules:")
+    (check,) = load_file(write(tmp_path, text))  # v7 nests 15 deep: within the 16 allowed
+    assert len(check.lets) == 8
+    longer = text.replace("    rules:", "      v8: {call: coalesce, args: [{var: v7}]}\n    rules:")
+    with pytest.raises(CatalogError, match=r"check 'site.driver-550': let v8: operands nest deeper than 16 levels"):
+        load_file(write(tmp_path, longer))

@@ -3,9 +3,12 @@ on fact dictionaries."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 import pytest
 
-from doctor_helpers import facts_with, verdict
+from doctor_helpers import builtin_checks, facts_with, verdict
 from setupkit import exitcodes
 from setupkit import versions
 from setupkit.doctor import functions, tables, templates
@@ -248,3 +251,76 @@ def test_secure_boot_without_the_module_warns_with_the_mok_fix():
 def test_thirty_two_bit_python_fails():
     finding = verdict("python.supported", facts_with(python__bits=32, python__version="3.11.2"))
     assert finding.status == "fail" and "32-bit" in finding.message
+
+
+# -- hostile values: a NaN, a list, a huge number or text where a fact belongs is unknown, never a crash ----------
+
+def test_a_value_no_check_can_compare_is_unknown():
+    less = {"fact": "gpu.count", "op": "<", "value": 1}
+    assert holds(less, gpu__count=float("nan")) is None  # NaN < 1 is False in Python: a silent answer
+    assert holds(less, gpu__count=float("-inf")) is None
+    assert holds(less, gpu__count=-10**30) is None
+    assert holds({"fact": "gpu.count", "op": "is null"}, gpu__count=float("nan")) is True
+    assert holds({"fact": "os.id", "op": "==", "value": "ubuntu"}, os__id="ubuntu" * 20_000) is None
+    assert holds({"fact": "os.id", "op": "==", "value": "ubuntu", "if_null": False}, os__id=["ubuntu"]) is False
+    assert holds({"fact": "gpu.count", "op": "<", "value": [1]}, gpu__count=0) is None  # int < list: TypeError
+    assert holds({"fact": "driver.version", "op": ">=", "value": "550", "as": "version"},
+                 driver__version=["550"]) is None
+
+
+HOSTILE_VALUES = {
+    "nan": float("nan"), "inf": float("inf"), "huge int": 10**5000, "negative": -1, "bool": True,
+    "long text": "9" * 1_000_000, "superscript digit": "²", "list": ["x"], "long list": list(range(20_000)),
+    "mapping": {"a": [1]}, "list of nan": [float("nan")], "nested": [[[["x"]]]],
+}
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES.values(), ids=HOSTILE_VALUES)
+def test_every_builtin_check_survives_any_fact_having_a_hostile_value(value):
+    facts = {name: value for name in facts_with()}
+    for check in builtin_checks().values():
+        finding = evaluate_check(check, facts)
+        assert finding.status in ("pass", "warn", "fail", "info", "unknown", "skip"), check.id
+        for text in (finding.message, finding.detail, *((finding.fix or {}).get("commands", []))):
+            assert len(text) < 10 * templates.MAX_VALUE_TEXT, (check.id, text[:200])
+
+
+def test_gpu_counts_no_host_has_are_unknown_not_a_list_of_a_trillion():
+    assert functions.visible_devices(None, 10**12) is None
+    assert functions.visible_devices(None, -1) is None
+    assert functions.visible_devices(None, float("nan")) is None
+    assert functions.visible_devices(None, 2.0) == ["0", "1"]
+    assert functions.invalid_devices("0", float("inf")) is None
+    assert functions.invalid_devices("²,0," + "9" * 5000, 2) == ["²", "9" * 5000]  # no index CUDA would read
+    assert functions.max_fraction([1, float("nan")], [2, 2]) is None
+
+
+def test_values_in_messages_are_cut():
+    assert templates.as_text(10**5000) == "a 16610-bit number"
+    long = templates.as_text(["flag"] * 100_000)
+    assert len(long) < templates.MAX_VALUE_TEXT + 40 and long.endswith("(599,998 characters)")
+    assert templates.render("{x}", {"x": "y" * 10_000}).startswith("y" * templates.MAX_VALUE_TEXT + "...")
+
+
+def test_let_fan_out_is_walked_once_per_let():
+    # v_i names v_(i-1) five times: walking every path would take 5**40 steps
+    lets = {"v0": {"fact": "driver.version"}}
+    lets |= {f"v{i}": {"call": "coalesce", "args": [{"var": f"v{i - 1}"}] * 5} for i in range(1, 41)}
+    check = replace(_check([({"var": "v40", "op": "==", "value": "1"}, "warn", "m", "unknown")]), lets=lets)
+    finding = evaluate_check(check, facts_with())
+    assert finding.message == "Cannot tell: driver.version unknown."
+
+
+def test_the_condition_language_has_no_regular_expressions():
+    # The decision (checks/README.md, Limits): no pattern from a check file is ever compiled, so none can
+    # backtrack catastrophically; the only patterns applied to a check's text are the engine's own, linear ones.
+    from setupkit.doctor.catalog import ID_PATTERN
+    from setupkit.doctor.conditions import OPS
+
+    assert not {"matches", "=~", "regex", "match", "search"} & set(OPS)
+    started = time.monotonic()
+    templates.placeholders("{" + "a" * 10_000 + "|" + "b" * 10_000)
+    templates.render("{a|" * 5_000, {})
+    assert ID_PATTERN.fullmatch("a" + "-a" * 5_000 + "!") is None
+    assert ID_PATTERN.fullmatch("a." * 5_000) is None
+    assert time.monotonic() - started < 1

@@ -9,11 +9,16 @@ A condition is a mapping, one of:
 
 An operand (a subject, a value, a call argument) is a literal, or a mapping with exactly one of
 ``fact: NAME``, ``var: NAME`` (a ``let`` of the check), ``call: FUNCTION`` with ``args``, or
-``lookup: TABLE`` with ``key`` and ``field``. Nothing is ever evaluated as code.
+``lookup: TABLE`` with ``key`` and ``field``. Nothing is ever evaluated as code, and there is no regular-expression
+operator: a pattern from a check file could backtrack for hours on a fact's text, and no check needs one.
+
+A value that is no measurement a check can compare is unknown (None) wherever an operand yields it: NaN and
+infinity, an integer past 18 digits, a text past ``MAX_COMPARED_TEXT`` characters (a hostile snapshot's fact).
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any, Callable, Mapping
 
@@ -35,10 +40,10 @@ LOOKUPS: dict[str, Callable[[Any], Mapping[str, Any] | None]] = {
     "cuda_driver": lambda cuda: {"driver": tables.min_driver_for_cuda(cuda)},
 }
 """The knowledge tables a ``lookup`` may read, each keyed the way its rows are matched."""
-
-
-class ConditionError(ValueError):
-    """A condition that does not follow the language (raised while a catalog file is validated)."""
+MAX_COMPARED_TEXT = 65_536
+"""Characters of a text a comparison reads; the longest fact a check compares (a version, a name) has dozens."""
+MAX_COMPARED_INT = 10**18
+"""Past this an integer is no count, size or version part (and its text alone costs quadratic time)."""
 
 
 class Scope:
@@ -62,16 +67,26 @@ class Scope:
 
 
 def fact_names(node: Any, lets: Mapping[str, Any]) -> list[str]:
-    """The facts a condition or operand reads, through the ``let`` values it names."""
+    """The facts a condition or operand reads, through the ``let`` values it names, each once."""
+    return _fact_names(node, lets, {})
+
+
+def _fact_names(node: Any, lets: Mapping[str, Any], of_let: dict[str, list[str]]) -> list[str]:
+    # Each let's facts are gathered once and deduplicated: lets that each name the one before twice would
+    # otherwise be walked 2**n times.
     if isinstance(node, list):
-        return [name for item in node for name in fact_names(item, lets)]
+        return list(dict.fromkeys(name for item in node for name in _fact_names(item, lets, of_let)))
     if not isinstance(node, dict):
         return []
     names = [node["fact"]] if isinstance(node.get("fact"), str) else []
-    if isinstance(node.get("var"), str) and node["var"] in lets:
-        names += fact_names(lets[node["var"]], lets)
-    return names + [name for key, value in node.items() if key not in ("fact", "var")
-                    for name in fact_names(value, lets)]
+    var = node.get("var")
+    if isinstance(var, str) and var in lets:
+        if var not in of_let:
+            of_let[var] = _fact_names(lets[var], lets, of_let)
+        names += of_let[var]
+    names += [name for key, value in node.items() if key not in ("fact", "var")
+              for name in _fact_names(value, lets, of_let)]
+    return list(dict.fromkeys(names))
 
 
 def is_operand_ref(node: Any) -> bool:
@@ -80,6 +95,21 @@ def is_operand_ref(node: Any) -> bool:
 
 def operand(node: Any, scope: Scope) -> Any:
     """The value an operand stands for (None: unknown)."""
+    return comparable(_value(node, scope))
+
+
+def comparable(value: Any) -> Any:
+    """``value``, or None where it is no measurement a check can compare (see the module's docstring)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_COMPARED_INT:
+        return None
+    if isinstance(value, str) and len(value) > MAX_COMPARED_TEXT:
+        return None
+    return value
+
+
+def _value(node: Any, scope: Scope) -> Any:
     if not is_operand_ref(node):
         return node
     if "fact" in node:

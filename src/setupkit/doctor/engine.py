@@ -11,6 +11,7 @@ from typing import Any, Iterable, Mapping
 from setupkit import exitcodes
 from setupkit.doctor import conditions, templates
 from setupkit.doctor.catalog import Check, Fix, Outcome
+from setupkit.doctor.yamlio import clip
 
 FIX_STATUSES = ("fail", "warn")
 """The statuses whose finding carries the fix."""
@@ -37,9 +38,10 @@ def evaluate_check(check: Check, facts: Mapping[str, Any]) -> Finding:
     try:
         outcome = _decide(check, scope)
         names = scope.names()
-    except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as error:
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError) as error:
         # A probe bug or a hand-edited snapshot must not crash doctor: the check cannot tell.
-        outcome = Outcome(status="unknown", message=f"Cannot tell: a fact has an unexpected form ({error}).")
+        outcome = Outcome(status="unknown",
+                          message=f"Cannot tell: a fact has an unexpected form ({clip(str(error))}).")
         names = dict(facts)
     return Finding(id=check.id, section=check.section, title=check.title, status=outcome.status,
                    message=templates.render(outcome.message, names), detail=templates.render(check.detail, names),
@@ -67,7 +69,8 @@ def _fix(outcome: Outcome, check: Check, names: Mapping[str, Any]) -> dict[str, 
     fix: Fix | None = outcome.fix or check.fix
     if fix is None or outcome.status not in FIX_STATUSES:
         return None
-    commands = fix.commands_by_family.get(str(names.get("os.family")), fix.commands)
+    family = names.get("os.family")
+    commands = fix.commands_by_family.get(family, fix.commands) if isinstance(family, str) else fix.commands
     return {"text": templates.render(fix.text, names),
             "commands": [templates.render(command, names) for command in commands]}
 

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from setupkit import versions
+from setupkit import bounded, versions
 from setupkit.doctor import tables
 
 HIDE_ALL = {"", "-1", "none", "void", "nodevfiles"}
 """CUDA_VISIBLE_DEVICES values that hide every GPU (the empty string, -1 and the NVIDIA container words)."""
+MAX_GPUS = 1024
+"""More GPUs than any host has: a count past it (a hostile snapshot's 10**12) is no count to list devices from."""
+
+
+def _gpu_count(count: Any) -> int | None:
+    """``count`` as a number of GPUs, or None where it is not a whole number from 0 to MAX_GPUS."""
+    number = bounded.finite_number(count)
+    if number is None or not number.is_integer() or not 0 <= number <= MAX_GPUS:
+        return None
+    return int(number)
 
 
 def _entries(env: str) -> list[str]:
@@ -21,8 +31,9 @@ def _entries(env: str) -> list[str]:
 
 def _names_a_gpu(entry: str, count: int, uuids: list[str] | None) -> bool | None:
     """Whether one CUDA_VISIBLE_DEVICES entry names an existing GPU (None: no UUIDs known to compare with)."""
-    if entry.isdigit():
-        return int(entry) < count
+    index = bounded.ascii_int(entry)  # '²'.isdigit() is true, and CUDA reads no such index
+    if index is not None:
+        return index < count
     if entry.startswith(("GPU-", "MIG-")):
         if uuids is None:
             return None
@@ -37,15 +48,16 @@ def visible_devices(env: Any, count: Any, uuids: Any = None) -> list[str] | None
     index precedes the invalid index are visible" (CUDA C Programming Guide), so "0,2,-1,1" shows 0 and 2.
     Unset (None) shows every GPU.
     """
+    count = _gpu_count(count)
     if count is None:
         return None
     if env is None:
-        return [str(index) for index in range(int(count))]
+        return [str(index) for index in range(count)]
     if str(env).strip().lower() in HIDE_ALL:
         return []
     visible = []
     for entry in _entries(str(env)):
-        named = _names_a_gpu(entry, int(count), uuids)
+        named = _names_a_gpu(entry, count, uuids)
         if named is None:
             return None
         if not named:
@@ -58,13 +70,14 @@ def invalid_devices(env: Any, count: Any, uuids: Any = None) -> list[str] | None
     """The CUDA_VISIBLE_DEVICES entries that name no GPU of this host ([] when all are fine or it is unset)."""
     if env is None:
         return []
+    count = _gpu_count(count)
     if count is None:
         return None
     if str(env).strip().lower() in HIDE_ALL:
         return []
     invalid = []
     for entry in _entries(str(env)):
-        named = _names_a_gpu(entry, int(count), uuids)
+        named = _names_a_gpu(entry, count, uuids)
         if named is None:
             return None
         if not named:
@@ -85,11 +98,13 @@ def length(items: Any) -> int | None:
 
 
 def max_fraction(used: Any, total: Any) -> float | None:
-    """The highest used/total ratio over the GPUs (0.0 with no GPU)."""
+    """The highest used/total ratio over the GPUs (0.0 with no GPU); None if a figure is not a finite number."""
     if used is None or total is None:
         return None
-    ratios = [u / t for u, t in zip(used, total) if t]
-    return max(ratios, default=0.0)
+    pairs = [(bounded.finite_number(u), bounded.finite_number(t)) for u, t in zip(used, total)]
+    if any(u is None or t is None for u, t in pairs):
+        return None
+    return max((u / t for u, t in pairs if t), default=0.0)
 
 
 def memory_holders(processes: Any, ignored_names: Any) -> list[dict[str, Any]] | None:

@@ -2,7 +2,8 @@
 ``{cuda.pip_runtime_version|none}`` gives the text after ``|`` where the value is null ("unknown" without it).
 
 A deliberately tiny substitution (no attribute access, no indexing, no format specs, nothing evaluated): a
-placeholder is a name, ``{{`` and ``}}`` are literal braces.
+placeholder is a name, ``{{`` and ``}}`` are literal braces. A value is shown in at most ``MAX_VALUE_TEXT``
+characters: a fact from a hostile snapshot may be a list of a million entries or a number of thousands of digits.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+MAX_VALUE_TEXT = 500
+"""Characters one placeholder's value may take in a message; a real one (eight GPU names, a log line) is under 200."""
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z0-9_.-]+)(?:\|([^{}|]*))?\}")
 
 
@@ -19,7 +22,12 @@ def placeholders(template: str) -> list[str]:
 
 
 def as_text(value: Any, if_null: str = "unknown") -> str:
-    """A value as a person reads it: unknown, yes/no, a comma-separated list."""
+    """A value as a person reads it (unknown, yes/no, a comma-separated list), cut at MAX_VALUE_TEXT characters."""
+    text = _text(value, if_null)
+    return text if len(text) <= MAX_VALUE_TEXT else f"{text[:MAX_VALUE_TEXT]}... ({len(text):,} characters)"
+
+
+def _text(value: Any, if_null: str) -> str:
     if value is None:
         return if_null
     if isinstance(value, bool):
@@ -30,6 +38,8 @@ def as_text(value: Any, if_null: str = "unknown") -> str:
         return f"{value:.2f}".rstrip("0").rstrip(".")
     if isinstance(value, dict):
         return ", ".join(f"{key}={as_text(item)}" for key, item in value.items())
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"a {value.bit_length()}-bit number"  # str() of one past 4,300 digits raises, and costs quadratic time
     return str(value)
 
 
