@@ -1,19 +1,34 @@
-"""``setupkit snapshot``: record what the probes read on this machine and write it as a bundle (SNAPSHOT.md)."""
+"""``setupkit snapshot``: record what the probes read on this machine and write it as a bundle (SNAPSHOT.md).
+
+One writer: ``bundle_entries`` turns a recording into the bundle's entries (pure, in memory) and ``write_bundle``
+puts them at a path, as a folder or a .tar.gz, all or nothing: everything is written under a temporary name in
+the target's own folder and renamed into place at the end; on any failure the temporary is removed, so a retry
+finds nothing in its way. ``write_snapshot`` is the two together, with redaction.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
+import errno
+import gzip
+import io
 import json
+import math
 import os
 import posixpath
+import pwd
 import re
+import secrets
+import shutil
 import socket
+import stat
 import tarfile
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from setupkit.errors import PreconditionError
+from setupkit.bounded import describe_mode
+from setupkit.errors import ActionFailed, PreconditionError
 from setupkit.host.base import CommandResult, PythonInfo
 from setupkit.host.recording import Recording, RecordingHost
 from setupkit.host.snapshot import FORMAT, KEEP, VERSION
@@ -34,6 +49,13 @@ CONTRACT_DIRS = (
 CONTRACT_LINKS = ("/etc/systemd/system/display-manager.service", "/usr/local/cuda")
 _GPU_UUID = re.compile(r"\b(GPU|MIG)-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
+TARBALL_SUFFIXES = (".tar.gz", ".tgz")
+TAR_MTIME = 946684800
+"""2000-01-01T00:00:00Z for every member and the gzip header: a bundle says when it was taken in manifest.json
+only, and two captures of the same host give the same bytes but for that line. (0 makes GNU tar warn.)"""
+_DEFAULT_TOP = "setupkit-snapshot"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+@-]*")
+
 
 def record_live_host() -> Recording:
     """Run every probe against this machine through a recording host, then read the contract's minimum."""
@@ -52,109 +74,329 @@ def record_live_host() -> Recording:
     return host.record
 
 
-def default_output() -> str:
+def default_output(redact: bool = False) -> str:
+    """./setupkit-snapshot-<host>-<time>.tar.gz; without the host name when the bundle is to be redacted."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"setupkit-snapshot-{socket.gethostname() or 'host'}-{stamp}.tar.gz"
+    if redact:
+        return f"{_DEFAULT_TOP}-{stamp}.tar.gz"
+    host = socket.gethostname()
+    return f"{_DEFAULT_TOP}-{host if _SAFE_NAME.fullmatch(host) else 'host'}-{stamp}.tar.gz"
 
 
 def write_snapshot(record: Recording, output: str, note: str = "", redact: bool = False) -> Path:
     """Write ``record`` as a folder, or as .tar.gz when ``output`` ends so. Returns the path written."""
-    out = Path(output)
-    if out.exists() and (out.is_file() or any(out.iterdir())):
-        raise PreconditionError(f"{out} already exists; choose another -o PATH or remove it first")
+    check_output(output)
     if redact:
         record = redact_recording(record)
-    if output.endswith((".tar.gz", ".tgz")):
-        with tempfile.TemporaryDirectory(prefix="setupkit-snapshot-") as tmp:
-            folder = Path(tmp) / out.name.split(".")[0]
-            _write_folder(record, folder, note)
-            with tarfile.open(out, "w:gz") as tar:
-                tar.add(folder, arcname=folder.name)
-        return out
-    _write_folder(record, out, note)
-    return out
+    return write_bundle(bundle_entries(record, note), output)
 
 
-def _write_folder(record: Recording, root: Path, note: str) -> None:
-    files = root / "files"
-    files.mkdir(parents=True, exist_ok=True)
+# -- the bundle's entries ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a bundle, at ``path`` relative to its root: a folder, a file (``data``) or a link (``target``)."""
+
+    path: str
+    kind: str  # dir, file, link
+    data: bytes = b""
+    target: str = ""
+
+
+def bundle_entries(record: Recording, note: str = "", created: str | None = None) -> list[Entry]:
+    """The entries of the bundle that holds ``record`` (SNAPSHOT.md's layout), parents before children.
+    ``created`` (ISO 8601, default now) is the bundle's only time: the same one gives the same bytes."""
+    manifest = {"format": FORMAT, "version": VERSION, "created": created or _now(), "note": note or "setupkit snapshot"}
+    documents = {
+        "manifest.json": manifest,
+        "commands.json": [result.to_json() for result in record.commands.values()],
+        "nvml.json": record.nvml or {"error": "NVMLError_Uninitialized", "message": "not queried"},
+        "env.json": record.env or {},
+        "python.json": (record.python or PythonInfo()).to_json(),
+    }
+    entries = [Entry(name, "file", _json_bytes(doc)) for name, doc in documents.items()]
+    entries.append(Entry("files", "dir"))
+    tree = _files_tree(record)
+    for path in sorted(tree, key=lambda p: p.split("/")):
+        node = tree[path]
+        entries.append(Entry(f"files/{path}", node.kind, node.data, node.target))
+    return entries
+
+
+def _files_tree(record: Recording) -> dict[str, Entry]:
+    """What goes under files/, keyed by path relative to it. Folders first, then links, then files: an entry
+    whose place is taken, or whose folder is a link (the link says where the content lives), is left out."""
+    tree: dict[str, Entry] = {}
     for path in sorted(record.dirs):
-        (files / path.lstrip("/")).mkdir(parents=True, exist_ok=True)
+        _place(tree, path, "dir")
     for path, target in sorted(record.links.items()):
-        _place(files, path, lambda dest, t=target: os.symlink(t, dest))
+        _place(tree, path, "link", target=target)
     for path, data in sorted(record.files.items()):
-        _place(files, path, lambda dest, d=data: dest.write_bytes(d))
-    _mark_empty_dirs(files)
-    manifest = {"format": FORMAT, "version": VERSION, "created": _now(), "note": note or "setupkit snapshot"}
-    _dump(root / "manifest.json", manifest)
-    _dump(root / "commands.json", [result.to_json() for result in record.commands.values()])
-    _dump(root / "nvml.json", record.nvml or {"error": "NVMLError_Uninitialized", "message": "not queried"})
-    _dump(root / "env.json", record.env or {})
-    _dump(root / "python.json", (record.python or PythonInfo()).to_json())
+        _place(tree, path, "file", data=data)
+    parents = {posixpath.dirname(path) for path in tree}
+    for path, node in list(tree.items()):
+        if node.kind == "dir" and path not in parents:
+            tree[f"{path}/{KEEP}"] = Entry(f"{path}/{KEEP}", "file")  # an empty folder survives tools that drop them
+    if not tree:
+        tree[KEEP] = Entry(KEEP, "file")
+    return tree
 
 
-def _place(files: Path, path: str, make: Callable[[Path], None]) -> None:
-    dest = files / path.lstrip("/")
-    if os.path.lexists(dest) or any(p.is_symlink() for p in dest.parents if files in p.parents):
-        return  # already placed, or its folder is a link: the link says where the content lives
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    make(dest)
+def _place(tree: dict[str, Entry], host_path: str, kind: str, data: bytes = b"", target: str = "") -> None:
+    # normpath of an absolute path cannot climb above its root: nothing lands outside files/.
+    relative = posixpath.normpath("/" + host_path).lstrip("/")
+    if not relative or relative in tree:
+        return
+    ancestors = _ancestors(relative)
+    if any(a in tree and tree[a].kind != "dir" for a in ancestors):
+        return
+    for ancestor in ancestors:
+        tree.setdefault(ancestor, Entry(ancestor, "dir"))
+    tree[relative] = Entry(relative, kind, data, target)
 
 
-def _mark_empty_dirs(files: Path) -> None:
-    for folder, subdirs, names in os.walk(files):
-        if not subdirs and not names:
-            (Path(folder) / KEEP).write_bytes(b"")
+def _ancestors(relative: str) -> list[str]:
+    parts = relative.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def _dump(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+def _json_bytes(document: Any) -> bytes:
+    return (json.dumps(_finite(document), indent=1, sort_keys=False) + "\n").encode("utf-8")
+
+
+def _finite(value: Any) -> Any:
+    """NaN and Infinity as null: json.dumps would write them, and they are not JSON (the reader refuses them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# -- writing, all or nothing ---------------------------------------------------------------------------------
+
+
+def check_output(output: str) -> Path:
+    """The target path, when a bundle can be written there: nothing is in the way (an empty folder may take a
+    folder bundle) and its folder exists. Raises PreconditionError (exit 3) saying what to do otherwise."""
+    target = Path(output)
+    try:
+        info: os.stat_result | None = os.lstat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        info = None
+    except OSError as error:
+        raise PreconditionError(f"cannot write {target}: {_reason(error)}", hint="choose another -o PATH") from None
+    if info is not None and not (_is_folder_output(output) and stat.S_ISDIR(info.st_mode) and _is_empty(target)):
+        kind = "a file" if stat.S_ISREG(info.st_mode) else describe_mode(info.st_mode)
+        raise PreconditionError(f"{target} already exists ({kind})", hint="choose another -o PATH, or remove it first")
+    parent = target.parent
+    if not parent.is_dir():
+        what = "is not a folder" if os.path.lexists(parent) else "does not exist"
+        raise PreconditionError(f"cannot write {target}: the folder {parent} {what}",
+                                hint=f"create it first (mkdir -p {parent}), or choose another -o PATH")
+    return target
+
+
+def write_bundle(entries: list[Entry], output: str) -> Path:
+    """Write ``entries`` at ``output`` (a folder, or a .tar.gz when it ends so), under a temporary name renamed
+    into place at the end. Exit 3 when it cannot start there, 4 when it fails midway; nothing is left behind."""
+    target = check_output(output)
+    folder = _is_folder_output(output)
+    temp = _reserve_temp(target, folder)
+    try:
+        if folder:
+            _write_folder(entries, temp)
+        else:
+            _write_tarball(entries, temp, _top_folder(target))
+        _move_into_place(temp, target)
+    except BaseException as error:
+        _remove(temp)
+        if isinstance(error, OSError):
+            raise ActionFailed(f"writing the snapshot {target} failed: {_reason(error)}; nothing was left behind",
+                               hint=_hint(error, target.parent)) from None
+        raise
+    return target
+
+
+def _is_folder_output(output: str) -> bool:
+    return not output.endswith(TARBALL_SUFFIXES)
+
+
+def _is_empty(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
+
+
+def _reserve_temp(target: Path, folder: bool) -> Path:
+    """A new, unique name beside the target (the same file system, so the final rename is atomic)."""
+    temp = target.parent / f".{_DEFAULT_TOP}-{secrets.token_hex(8)}.partial"
+    try:
+        if folder:
+            os.mkdir(temp)
+        else:
+            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
+    except OSError as error:
+        raise PreconditionError(f"cannot write the snapshot in {target.parent}: {_reason(error)}",
+                                hint=_hint(error, target.parent)) from None
+    return temp
+
+
+def _write_folder(entries: list[Entry], root: Path) -> None:
+    for entry in entries:
+        path = root / entry.path
+        if entry.kind == "dir":
+            os.mkdir(path)
+        elif entry.kind == "link":
+            os.symlink(entry.target, path)
+        else:
+            # O_EXCL|O_NOFOLLOW: into a folder just made, never through a link or over anything.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+            with open(fd, "wb") as handle:
+                handle.write(entry.data)
+
+
+def _write_tarball(entries: list[Entry], path: Path, top: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+    with open(fd, "wb") as raw:
+        # No file name in the gzip header (the temporary one, or a host name), and the fixed time.
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=TAR_MTIME) as packed:
+            with tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                tar.addfile(_tar_info(top, "dir"))
+                for entry in entries:
+                    info = _tar_info(f"{top}/{entry.path}", entry.kind, len(entry.data), entry.target)
+                    tar.addfile(info, io.BytesIO(entry.data) if entry.kind == "file" else None)
+        raw.flush()
+        os.fsync(raw.fileno())  # a full disk says so now, before the rename, not after
+
+
+def _tar_info(name: str, kind: str, size: int = 0, target: str = "") -> tarfile.TarInfo:
+    """A member that says nothing of who wrote it, or when: root/root, uid 0, the fixed time."""
+    info = tarfile.TarInfo(name)
+    info.type = {"dir": tarfile.DIRTYPE, "link": tarfile.SYMTYPE, "file": tarfile.REGTYPE}[kind]
+    info.mode = {"dir": 0o755, "link": 0o777, "file": 0o644}[kind]
+    info.size = size if kind == "file" else 0
+    info.linkname = target
+    info.mtime = TAR_MTIME
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
+
+
+def _top_folder(target: Path) -> str:
+    """The folder a bundle unpacks into: the file's name without .tar.gz, or a neutral one when that name would
+    make an odd folder ('.x', '[red]x', empty)."""
+    name = target.name
+    for suffix in TARBALL_SUFFIXES:
+        name = name.removesuffix(suffix)
+    return name if _SAFE_NAME.fullmatch(name) else _DEFAULT_TOP
+
+
+def _move_into_place(temp: Path, target: Path) -> None:
+    if os.path.lexists(target) and not (temp.is_dir() and target.is_dir() and _is_empty(target)):
+        raise PreconditionError(f"{target} appeared while the snapshot was written",
+                                hint="choose another -o PATH, or remove it first")
+    os.rename(temp, target)  # over an empty folder too: rename(2) replaces one
+
+
+def _remove(temp: Path) -> None:
+    try:
+        if temp.is_dir() and not temp.is_symlink():
+            shutil.rmtree(temp)
+        else:
+            temp.unlink()
+    except OSError:
+        pass  # the failure being reported matters more than a leftover with a name no retry will meet
+
+
+_HINTS = {
+    errno.EACCES: "choose -o PATH in a folder you may write to",
+    errno.EPERM: "choose -o PATH in a folder you may write to",
+    errno.EROFS: "that file system is read-only; choose -o PATH on another one",
+    errno.ENOSPC: "free some space on the file system of {parent}, or choose -o PATH on another one",
+    errno.EDQUOT: "your disk quota is used up; free some space, or choose -o PATH elsewhere",
+    errno.EFBIG: "the bundle is larger than this shell lets a program write (ulimit -f); raise the limit",
+}
+
+
+def _hint(error: OSError, parent: Path) -> str:
+    return _HINTS.get(error.errno or 0, "choose another -o PATH").format(parent=parent)
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror.lower() if error.strerror else str(error)
+
+
 # -- redaction -----------------------------------------------------------------------------------------------
+
+HOST_STAND_IN = "redacted-host"
+USER_STAND_IN = "user"
+SSH_STAND_IN = "192.0.2.1 0 192.0.2.2 22"
+"""SSH_CONNECTION keeps its shape (client address and port, server address and port) with TEST-NET addresses
+(RFC 5737): a probe still sees a session over ssh, and nobody learns where from."""
+_TOKEN_CHARS = "A-Za-z0-9_-"
+_HOME = re.compile(r"/home/([^/\s:;,'\"\x00]+)")
+# "Serial Number : 1752524022246" as nvidia-smi -q and dmidecode print it; N/A says nothing and stays.
+_SERIAL = re.compile(r"(?im)^([ \t]*(?:[a-z]+ )*serial(?: number)?[ \t]*:[ \t]*)(?!n/a\b)\S.*$")
+SERIAL_STAND_IN = "redacted-serial"
 
 
 def redact_recording(record: Recording) -> Recording:
-    """Replace hostnames, user names, GPU UUIDs and serial numbers everywhere: contents, paths, JSON."""
-    replace = _replacer()
+    """The recording without this host's identities: its names and its users' names where they stand as whole
+    tokens (never inside a word: on a host named vm the CPU flag vme stays; never as a path component: on a host
+    named proc /proc stays), every /home/<name> (user, user2, ...), SSH_CONNECTION, serial numbers (DMI's files,
+    "Serial Number : ..." lines) and GPU UUIDs (each by the same stand-in everywhere, so
+    CUDA_VISIBLE_DEVICES=GPU-... still matches)."""
+    hosts, users = local_identities()
+    redact = _Redactor(hosts, users, keep=_distribution_words(record))
+    env = {key: redact.text(value) if value else value for key, value in (record.env or {}).items()}
+    if env.get("SSH_CONNECTION"):
+        env["SSH_CONNECTION"] = SSH_STAND_IN
     return Recording(
-        files={replace(p): replace(d.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
-               for p, d in record.files.items() if not _is_serial(p)},
-        links={replace(p): replace(t) for p, t in record.links.items()},
-        dirs={replace(p) for p in record.dirs},
-        commands={tuple(replace(a) for a in argv): _redact_command(r, replace) for argv, r in record.commands.items()},
-        nvml=json.loads(replace(json.dumps(record.nvml))) if record.nvml is not None else None,
-        env={k: replace(v) if v else v for k, v in (record.env or {}).items()},
-        python=_redact_python(record.python, replace),
+        files={redact.text(path): redact.data(data) for path, data in sorted(record.files.items())
+               if not _is_serial(path)},
+        links={redact.text(path): redact.text(target) for path, target in sorted(record.links.items())},
+        dirs={redact.text(path) for path in sorted(record.dirs)},
+        commands={tuple(map(redact.text, argv)): _redact_command(result, redact.text)
+                  for argv, result in record.commands.items()},
+        nvml=redact.json(record.nvml) if record.nvml is not None else None,
+        env=env if record.env is not None else None,
+        python=_redact_python(record.python, redact.text),
     )
 
 
-def _replacer() -> Callable[[str], str]:
-    secrets = _secrets()
-    uuids: dict[str, str] = {}
+def local_identities() -> tuple[set[str], set[str]]:
+    """This host's names and the names of the user running setupkit (and of the one behind sudo)."""
+    hosts = {socket.gethostname(), socket.getfqdn()} - {"localhost", "localhost.localdomain"}
+    users = {os.environ.get("USER"), os.environ.get("SUDO_USER"), os.environ.get("LOGNAME"), _home_user()}
+    try:
+        users.add(pwd.getpwuid(os.getuid()).pw_name)
+    except KeyError:
+        pass  # a uid with no passwd entry (a container's): its number is no name
+    return {n for n in hosts if n and len(n) > 1}, {n for n in users if n and len(n) > 1 and n != "root"}
 
-    def replace(text: str) -> str:
-        for secret, stand_in in secrets:
-            text = text.replace(secret, stand_in)
-        return _GPU_UUID.sub(lambda m: uuids.setdefault(m.group(0), _stand_in_uuid(m.group(1), len(uuids))), text)
 
-    return replace
+def _distribution_words(record: Recording) -> set[str]:
+    """What the distribution's os-release states (ubuntu, debian, noble ...). Such a name (the default host name
+    "ubuntu", a cloud image's user "debian") says nothing about the machine, and replacing it as a word would
+    turn ID=ubuntu into ID=user: it is left alone, but for /home/<name>."""
+    from setupkit.probes.os_release import OS_RELEASE_FILES, parse_os_release
 
-
-def _secrets() -> list[tuple[str, str]]:
-    """The host's names and its users' names, longest first so that no part of one is left behind."""
-    found: dict[str, str] = {}
-    for name in {socket.gethostname(), socket.getfqdn()}:
-        if name and name not in ("localhost", "localhost.localdomain"):
-            found[name] = "redacted-host"
-    for name in {os.environ.get("USER"), os.environ.get("SUDO_USER"), os.environ.get("LOGNAME"), _home_user()}:
-        if name and name != "root" and len(name) > 1:
-            found[name] = "user"
-    return sorted(found.items(), key=lambda item: -len(item[0]))
+    words: set[str] = set()
+    for path in OS_RELEASE_FILES:
+        fields = parse_os_release(record.files.get(path, b"").decode("utf-8", "replace"))
+        for key in ("id", "id_like", "version_codename", "ubuntu_codename"):
+            words.update(fields.get(key, "").split())
+    return words
 
 
 def _home_user() -> str | None:
@@ -162,8 +404,59 @@ def _home_user() -> str | None:
     return posixpath.basename(home) if home.startswith("/home/") else None
 
 
-def _stand_in_uuid(kind: str, index: int) -> str:
-    return f"{kind}-00000000-0000-0000-0000-{index:012d}"
+class _Redactor:
+    """Replaces identities in text; the same UUID or home folder always gets the same stand-in."""
+
+    def __init__(self, hosts: set[str], users: set[str], keep: set[str]):
+        self._stand_ins = {name: USER_STAND_IN for name in users - keep}
+        self._stand_ins.update({name: HOST_STAND_IN for name in hosts - keep})
+        names = sorted(self._stand_ins, key=len, reverse=True)  # the FQDN before the short name inside it
+        self._tokens = re.compile(
+            rf"(?<![{_TOKEN_CHARS}])(?:{'|'.join(map(re.escape, names))})(?![{_TOKEN_CHARS}])") if names else None
+        self._homes = {name: USER_STAND_IN for name in users}
+        self._uuids: dict[str, str] = {}
+
+    def text(self, text: str) -> str:
+        text = _HOME.sub(self._home, text)
+        if self._tokens is not None:
+            text = self._tokens.sub(self._identity, text)
+        text = _SERIAL.sub(rf"\g<1>{SERIAL_STAND_IN}", text)
+        return _GPU_UUID.sub(self._uuid, text)
+
+    def data(self, data: bytes) -> bytes:
+        # surrogateescape: bytes that are not UTF-8 come back exactly as they were.
+        return self.text(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+    def json(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {key: self.json(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.json(item) for item in value]
+        return value
+
+    def _identity(self, match: re.Match[str]) -> str:
+        text, start, end = match.string, match.start(), match.end()
+        # A component of a file-system path (/proc on a host named proc, /etc/vm.conf) is not an identity;
+        # a host after // (a URL, a share) is.
+        in_path = text[start - 1:start] == "/" or text[end:end + 1] == "/"
+        if in_path and text[max(start - 2, 0):start] != "//":
+            return match.group(0)
+        return self._stand_ins[match.group(0)]
+
+    def _home(self, match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in self._homes:
+            others = sum(1 for stand_in in self._homes.values() if stand_in != USER_STAND_IN)
+            self._homes[name] = f"{USER_STAND_IN}{others + 2}"
+        return f"/home/{self._homes[name]}"
+
+    def _uuid(self, match: re.Match[str]) -> str:
+        found = match.group(0)
+        if found not in self._uuids:
+            self._uuids[found] = f"{match.group(1)}-00000000-0000-0000-0000-{len(self._uuids):012d}"
+        return self._uuids[found]
 
 
 def _is_serial(path: str) -> bool:

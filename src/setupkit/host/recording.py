@@ -12,6 +12,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Any
 
+from setupkit.bounded import BoundError, read_regular_file
 from setupkit.host.base import DEFAULT_TIMEOUT, CommandResult, Host, PythonInfo
 
 MAX_LINK_HOPS = 40
@@ -131,7 +132,9 @@ class RecordingHost(Host):
                 hops += 1
                 if hops > MAX_LINK_HOPS or candidate.startswith("/proc/self"):
                     return None
-                target = os.readlink(candidate)
+                target = _read_link(candidate)
+                if target is None:
+                    return None  # it went away between the two calls
                 self.record.links[candidate] = target
                 base = "/" if target.startswith("/") else current
                 parts = [p for p in target.split("/") if p] + parts
@@ -147,7 +150,9 @@ class RecordingHost(Host):
         except OSError:
             return
         if stat.S_ISLNK(mode):
-            self.record.links.setdefault(real, os.readlink(real))
+            target = _read_link(real)
+            if target is not None:
+                self.record.links.setdefault(real, target)
         elif stat.S_ISDIR(mode):
             self.record.dirs.add(real)
         elif real not in self.record.files:
@@ -160,9 +165,14 @@ class RecordingHost(Host):
         if not stat.S_ISREG(mode) or real.startswith(("/proc/", "/sys/", "/dev/")):
             return b""
         try:
-            if os.path.getsize(real) > SMALL_FILE:
-                return b""
-            with open(real, "rb") as handle:
-                return handle.read(SMALL_FILE)
-        except OSError:
+            # Checked again on the open file: what was a regular file at lstat may be a FIFO by now.
+            return read_regular_file(real, SMALL_FILE, follow_links=False)
+        except BoundError:
             return b""
+
+
+def _read_link(path: str) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None

@@ -3,11 +3,15 @@
 Nothing in a snapshot is executed or unpickled. Paths are resolved by hand inside ``files/`` as in a chroot:
 an absolute link target means that path inside files/, ``..`` stops at its root, and no link is ever followed
 out of it. A packed bundle is checked member by member before anything is written (see ``tarsafe``).
+
+Every read is bounded (docs/snapshot.md, "Bounds"): a file under files/ is read only when it is a regular file
+of at most the live host's MAX_FILE_BYTES (else it is absent, as a FIFO or a device is), a JSON document only
+when it is a regular file of at most MAX_JSON_BYTES, shallow, without NaN; and what the loader hands on is
+well typed (a string or None, an int or None), whatever the document held.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import re
@@ -16,15 +20,25 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from setupkit import bounded
 from setupkit.errors import SnapshotError
-from setupkit.host.base import DEFAULT_TIMEOUT, ENV_KEYS, NOT_INSTALLED, CommandResult, Host, PythonInfo
 from setupkit.host import tarsafe
+from setupkit.host.base import DEFAULT_TIMEOUT, ENV_KEYS, NOT_INSTALLED, CommandResult, Host, PythonInfo
+from setupkit.host.live import MAX_FILE_BYTES
 
 FORMAT = "setupkit-snapshot"
 VERSION = 1
 KEEP = ".keep"
 MAX_LINK_HOPS = 40
 JSON_FILES = ("manifest.json", "commands.json", "nvml.json", "env.json", "python.json")
+MAX_JSON_BYTES = 16 * 1024 * 1024
+"""Far above any real document (a capture's commands.json is a few hundred KiB), and low enough that the worst
+one (a single 16 MiB string) parses in seconds; a sparse 4 GiB one is refused by its size."""
+MAX_FLATTENED_LINK = 1024
+RETURNCODES = range(-255, 256)
+"""What a program can end with: 0-255, or minus the signal that ended it."""
+_COMMAND_SHAPE = ('each entry is {"argv": [strings], "returncode": an integer from -255 to 255 or null,'
+                  ' "stdout": string, "stderr": string}')
 
 # A link that travelled through a tool without link support (git with core.symlinks=false, some archivers)
 # arrives as a small regular file holding only its target, with no newline. Such a file is read as the link
@@ -38,14 +52,18 @@ class SnapshotHost(Host):
     def __init__(self, path: str | os.PathLike[str]):
         self.source = Path(path)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self.root = self._open(self.source)
-        self.files = self.root / "files"
-        self.manifest = self._load_json("manifest.json", dict)
-        self._check_manifest()
-        self._commands = self._load_commands()
-        self._nvml = self._load_json("nvml.json", dict)
-        self._env = self._load_json("env.json", dict)
-        self._python = self._load_python()
+        try:
+            self.root = self._open(self.source)
+            self.files = self.root / "files"
+            self.manifest = self._load_json("manifest.json", dict)
+            self._check_manifest()
+            self._commands = self._load_commands()
+            self._nvml = self._load_json("nvml.json", dict)
+            self._env = self._load_json("env.json", dict)
+            self._python = self._load_python()
+        except BaseException:
+            self.close()  # a bundle unpacked for nothing goes away now, not when the collector gets to it
+            raise
 
     # -- opening ---------------------------------------------------------------------------------------------
 
@@ -53,15 +71,13 @@ class SnapshotHost(Host):
         if not source.exists():
             raise SnapshotError(f"snapshot {source}: no such file or folder")
         if source.is_dir():
-            if not (source / "files").is_dir() or (source / "files").is_symlink():
-                raise SnapshotError(f"snapshot {source}: it has no files/ folder; is this a setupkit snapshot?")
-            return source
-        self._tmp = tempfile.TemporaryDirectory(prefix="setupkit-snapshot-")
-        try:
-            return tarsafe.extract(source, Path(self._tmp.name))
-        except SnapshotError:
-            self.close()
-            raise
+            root = source
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="setupkit-snapshot-")
+            root = tarsafe.extract(source, Path(self._tmp.name))
+        if not stat.S_ISDIR(_mode(root / "files")):
+            raise SnapshotError(f"snapshot {source}: it has no files/ folder; is this a setupkit snapshot?")
+        return root
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -76,31 +92,39 @@ class SnapshotHost(Host):
 
     def _load_json(self, name: str, kind: type) -> Any:
         path = self.root / name
-        if path.is_symlink() or not path.is_file():
-            raise SnapshotError(f"snapshot {self.source}: {name} is missing")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as error:
-            raise SnapshotError(f"snapshot {self.source}: {name} is not valid JSON ({_short(error)})") from None
+            mode = path.lstat().st_mode
+        except OSError:
+            raise SnapshotError(f"snapshot {self.source}: {name} is missing", hint=tarsafe.RETAKE) from None
+        if stat.S_ISLNK(mode):  # it could lead anywhere on this machine, /dev/zero included
+            raise SnapshotError(f"snapshot {self.source}: {name} is a symbolic link, not a regular file",
+                                hint=tarsafe.RETAKE)
+        try:
+            data = bounded.loads_json(bounded.read_regular_file(path, MAX_JSON_BYTES, follow_links=False))
+        except bounded.BoundError as error:
+            raise SnapshotError(f"snapshot {self.source}: {name} {error}", hint=tarsafe.RETAKE) from None
         if not isinstance(data, kind):
-            raise SnapshotError(f"snapshot {self.source}: {name} must hold a JSON {kind.__name__}")
+            raise SnapshotError(f"snapshot {self.source}: {name} must hold a JSON {kind.__name__}",
+                                hint=tarsafe.RETAKE)
         return data
 
     def _check_manifest(self) -> None:
         found = (self.manifest.get("format"), self.manifest.get("version"))
-        if found != (FORMAT, VERSION):
+        if found != (FORMAT, VERSION) or type(found[1]) is not int:  # JSON true == 1 in Python
             raise SnapshotError(
-                f"snapshot {self.source}: manifest.json says format {found[0]!r} version {found[1]!r};"
+                f"snapshot {self.source}: manifest.json says format {_short(repr(found[0]), 40)} version"
+                f" {_short(repr(found[1]), 20)};"
                 f" setupkit reads format {FORMAT!r} version {VERSION}"
             )
 
     def _load_commands(self) -> dict[tuple[str, ...], CommandResult]:
         records = self._load_json("commands.json", list)
         commands: dict[tuple[str, ...], CommandResult] = {}
-        for record in records:
+        for index, record in enumerate(records):
             result = _command_from_json(record)
             if result is None:
-                raise SnapshotError(f"snapshot {self.source}: commands.json has a malformed entry: {_short(record)}")
+                raise SnapshotError(f"snapshot {self.source}: commands.json has a malformed entry"
+                                    f" (number {index}): {_short(record)}", hint=_COMMAND_SHAPE)
             commands[result.argv] = result
         return commands
 
@@ -108,13 +132,16 @@ class SnapshotHost(Host):
         data = self._load_json("python.json", dict)
         packages = data.get("packages") or {}
         if not isinstance(packages, dict):
-            raise SnapshotError(f"snapshot {self.source}: python.json 'packages' must be an object")
+            raise SnapshotError(f"snapshot {self.source}: python.json 'packages' must be an object",
+                                hint=tarsafe.RETAKE)
+        bits = data.get("bits")
         return PythonInfo(
             executable=_opt_str(data.get("executable")),
             version=_opt_str(data.get("version")),
-            bits=data.get("bits") if isinstance(data.get("bits"), int) else None,
+            bits=bits if type(bits) is int and bits in (32, 64) else None,
             pip_version=_opt_str(data.get("pip_version")),
-            packages={str(k): str(v) for k, v in packages.items()},
+            # A version that is not a string is no version: the package is left out (unknown), not str()-ed.
+            packages={name: version for name, version in packages.items() if isinstance(version, str)},
             externally_managed=_opt_bool(data.get("externally_managed")),
         )
 
@@ -122,18 +149,22 @@ class SnapshotHost(Host):
 
     def read_bytes(self, path: str) -> bytes | None:
         real = self._resolve(path)
-        if real is None or not stat.S_ISREG(real.lstat().st_mode):
+        if real is None:
             return None
         try:
-            return real.read_bytes()
-        except OSError:
+            # The live host's cap; a FIFO or a device node is absent, as the live host sees it.
+            return bounded.read_regular_file(real, MAX_FILE_BYTES, follow_links=False)
+        except bounded.BoundError:
             return None
 
     def list_dir(self, path: str) -> list[str] | None:
         real = self._resolve(path)
-        if real is None or not stat.S_ISDIR(real.lstat().st_mode):
+        if real is None or not stat.S_ISDIR(_mode(real)):
             return None
-        names = sorted(os.listdir(real))
+        try:
+            names = sorted(os.listdir(real))
+        except OSError:
+            return None
         return [] if names == [KEEP] else names
 
     def read_link(self, path: str) -> str | None:
@@ -147,7 +178,7 @@ class SnapshotHost(Host):
 
     def is_dir(self, path: str) -> bool:
         real = self._resolve(path)
-        return real is not None and stat.S_ISDIR(real.lstat().st_mode)
+        return real is not None and stat.S_ISDIR(_mode(real))
 
     def run(self, argv: list[str] | tuple[str, ...], timeout: float = DEFAULT_TIMEOUT) -> CommandResult:
         found = self._commands.get(tuple(argv))
@@ -200,19 +231,19 @@ class SnapshotHost(Host):
 
     def _link_target(self, real: Path) -> str | None:
         try:
-            mode = real.lstat().st_mode
+            info = real.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                return os.readlink(real)
         except OSError:
             return None
-        if stat.S_ISLNK(mode):
-            return os.readlink(real)
-        if stat.S_ISREG(mode) and 0 < real.lstat().st_size <= 1024:
+        if stat.S_ISREG(info.st_mode) and 0 < info.st_size <= MAX_FLATTENED_LINK:
             return self._flattened_target(real)
         return None
 
     def _flattened_target(self, real: Path) -> str | None:
         try:
-            text = real.read_text(encoding="ascii")
-        except (OSError, UnicodeDecodeError):
+            text = bounded.read_regular_file(real, MAX_FLATTENED_LINK, follow_links=False).decode("ascii")
+        except (bounded.BoundError, UnicodeDecodeError):
             return None
         if not _FLATTENED_LINK.fullmatch(text) or "/" not in text and "." not in text:
             return None
@@ -222,6 +253,14 @@ class SnapshotHost(Host):
         if target == host_path or not os.path.lexists(self.files / target.lstrip("/")):
             return None
         return text
+
+
+def _mode(real: Path) -> int:
+    """The file type and mode bits without following a link; 0 (no type) when it went away."""
+    try:
+        return real.lstat().st_mode
+    except OSError:
+        return 0
 
 
 def _clean(path: str) -> str:
@@ -235,7 +274,7 @@ def _command_from_json(record: Any) -> CommandResult | None:
     if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
         return None
     code = record.get("returncode")
-    if code is not None and not isinstance(code, int):
+    if code is not None and (type(code) is not int or code not in RETURNCODES):  # not a bool, a float, a googol
         return None
     return CommandResult(tuple(argv), code, _opt_str(record.get("stdout")) or "", _opt_str(record.get("stderr")) or "")
 
