@@ -6,12 +6,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from doctor_helpers import facts_with, verdict
-from setupkit.doctor.deep import interpret, parse_cpu_log, run_deep_probe
+from setupkit.doctor.deep import (DEFAULT_TIMEOUT, MAX_TIMEOUT, bounded_timeout, interpret, parse_cpu_log,
+                                  run_deep_probe)
 
 FAKES = Path(__file__).parent / "fakes"
 
@@ -126,3 +128,69 @@ def test_cli_deep_timeout_option(run_setupkit):
 def test_fakes_are_executable():
     for fake in ("python-sigill", "python-exit132", "python-hang", "python-no-site"):
         assert shutil.which(str(FAKES / fake)), fake
+
+
+def fake_interpreter(folder: Path, body: str) -> str:
+    path = folder / "python"
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_segfault_is_a_crash_finding(tmp_path):
+    facts = run_deep_probe(fake_interpreter(tmp_path, "kill -SEGV $$"), timeout=20)
+    assert facts["tfprobe.status"] == "crashed" and facts["tfprobe.error"] == "killed by signal 11 (SIGSEGV)"
+    assert verdict("tensorflow.import", facts_with() | facts).status == "fail"
+
+
+def test_a_flooding_interpreter_is_cut_by_the_timeout_and_leaves_nothing_running(tmp_path):
+    pid_file = tmp_path / "pid"
+    python = fake_interpreter(tmp_path, f"echo $$ > {pid_file}\nexec yes SETUPKIT-TFPROBE")
+    started = time.monotonic()
+    facts = run_deep_probe(python, timeout=1)
+    assert facts["tfprobe.status"] == "timeout" and time.monotonic() - started < 6
+    assert ended(int(pid_file.read_text()))
+
+
+def ended(pid: int) -> bool:
+    """Gone, or a zombie waiting for its parent's wait."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.parametrize(("given", "used"), [
+    (float("nan"), DEFAULT_TIMEOUT), (-5, DEFAULT_TIMEOUT), (0, DEFAULT_TIMEOUT), (float("inf"), DEFAULT_TIMEOUT),
+    ("30", DEFAULT_TIMEOUT), (None, DEFAULT_TIMEOUT), (True, DEFAULT_TIMEOUT), (1e308, MAX_TIMEOUT), (2.5, 2.5),
+])
+def test_any_timeout_number_gives_a_bounded_one(given, used):
+    assert bounded_timeout(given) == used
+
+
+def test_the_probe_runs_under_the_bounded_timeout(monkeypatch):
+    from setupkit import process
+
+    seen = []
+    monkeypatch.setattr(process, "run", lambda argv, **kw: seen.append(kw) or process.Completed(tuple(argv), 0))
+    assert run_deep_probe("python3", timeout=float("nan"))["tfprobe.status"] == "no-output"
+    assert seen[0]["timeout"] == DEFAULT_TIMEOUT and seen[0]["max_output"] > 0
+
+
+@pytest.mark.parametrize("line", [
+    "SETUPKIT-TFPROBE " + "[" * 50_000 + "]" * 50_000,
+    "SETUPKIT-TFPROBE [1, 2]",
+    'SETUPKIT-TFPROBE {"status": "ok", "x": NaN}',
+])
+def test_a_result_line_that_is_no_object_is_no_output(line):
+    assert interpret(0, line + "\n", "")["tfprobe.status"] == "no-output"
+
+
+def test_fields_of_the_wrong_type_are_unknown_not_a_crash():
+    line = ('SETUPKIT-TFPROBE {"status": "ok", "version": 2, "built_with_cuda": "yes", "gpus": 5, '
+            '"gpu_ops": "x", "cpu_op": [1], "error": {"a": 1}}')
+    facts = interpret(0, line, "")
+    assert facts["tfprobe.status"] == "ok" and facts["tfprobe.version"] is None
+    assert facts["tfprobe.built_with_cuda"] is None and facts["tfprobe.gpus"] is None
+    assert facts["tfprobe.gpu_count"] is None and facts["tfprobe.gpu_ops"] == [] and facts["tfprobe.cpu_op_ok"] is None
+    assert interpret(0, 'SETUPKIT-TFPROBE {"status": "pwned"}', "")["tfprobe.status"] == "no-output"

@@ -92,3 +92,19 @@ def test_python_is_the_running_interpreter():
     assert info.bits == 64 and info.packages.get("setupkit") == "0.1.0"
     assert info.pip_version == info.packages.get("pip")
     assert os.path.exists(info.executable)
+
+
+def test_a_file_that_is_not_executable_is_126_and_undecodable_output_is_replaced(tmp_path, monkeypatch):
+    plain = tmp_path / "nvcc"
+    plain.write_text("#!/bin/sh\necho hi\n")
+    assert LiveHost().run([str(plain), "--version"]).returncode == 126
+    fake_program(tmp_path, "nvidia-smi", r"printf 'GPU \377\376 name\n'")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert LiveHost().run(["nvidia-smi"]).stdout == "GPU \ufffd\ufffd name\n"
+
+
+def test_a_program_killed_by_a_signal_is_not_ok_and_says_which(tmp_path, monkeypatch):
+    fake_program(tmp_path, "nvidia-smi", "kill -SEGV $$")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = LiveHost().run(["nvidia-smi"])
+    assert result.returncode == -11 and not result.ok and not result.timed_out

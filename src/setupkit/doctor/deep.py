@@ -7,16 +7,21 @@ catalog's deep checks read them.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from setupkit import process
+from setupkit.bounded import BoundError, finite_number, loads_json, printable
+
 DEFAULT_TIMEOUT = 120.0
+MAX_TIMEOUT = 24 * 3600.0
+"""A timeout past a day is no timeout: it is held to a day, so that the probe is still bounded."""
+MAX_OUTPUT = 4 * 1024 * 1024
+"""Bytes kept of each stream: TensorFlow's start-up log is a few KiB, its result line less."""
 SCRIPT = Path(__file__).with_name("tfprobe_script.py")
 MARKER = "SETUPKIT-TFPROBE "
 SIGILL_CODES = (-signal.SIGILL, 128 + signal.SIGILL)
@@ -88,24 +93,32 @@ def empty_deep_facts() -> dict[str, Any]:
 def run_deep_probe(python: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
     """The tfprobe.* facts from importing TensorFlow in ``python`` (default: this interpreter)."""
     interpreter = python or sys.executable
+    seconds = bounded_timeout(timeout)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0", PYTHONDONTWRITEBYTECODE="1")
     facts = empty_deep_facts() | {"tfprobe.python": interpreter}
-    try:
-        done = subprocess.run([interpreter, "-c", SCRIPT.read_text(encoding="utf-8")], capture_output=True,
-                              text=True, errors="replace", timeout=timeout, env=env, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as expired:
-        stderr = _text(expired.stderr)
-        return facts | _cpu_facts(stderr) | {"tfprobe.status": "timeout",
-                                             "tfprobe.error": f"no answer within {timeout:g} s (TensorFlow hangs)"}
-    except OSError as error:
-        return facts | {"tfprobe.status": "import-error", "tfprobe.error": f"cannot run {interpreter}: {error}"}
+    done = process.run([interpreter, "-c", SCRIPT.read_text(encoding="utf-8")], timeout=seconds,
+                       max_output=MAX_OUTPUT, env=env)
+    if done.timed_out:
+        return facts | _cpu_facts(done.stderr) | {"tfprobe.status": "timeout",
+                                                  "tfprobe.error": f"no answer within {seconds:g} s (TensorFlow hangs)"}
+    if done.returncode in (process.NOT_INSTALLED, process.NOT_EXECUTABLE) and not done.stdout:
+        return facts | {"tfprobe.status": "import-error",
+                        "tfprobe.error": f"cannot run {interpreter}: {_last_line(done.stderr)}"}
     return facts | _cpu_facts(done.stderr) | interpret(done.returncode, done.stdout, done.stderr)
 
 
-def _text(data: bytes | str | None) -> str:
-    if isinstance(data, bytes):
-        return data.decode("utf-8", "replace")
-    return data or ""
+def bounded_timeout(timeout: Any) -> float:
+    """Seconds the probe may take, whatever number it is given: not a positive finite number (NaN, -5, 0,
+    a string) gives the default, more than a day gives a day."""
+    seconds = finite_number(timeout)
+    if seconds is None or seconds <= 0:
+        return DEFAULT_TIMEOUT
+    return min(seconds, MAX_TIMEOUT)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return printable(lines[-1][:300], keep_newlines=False) if lines else "no output"
 
 
 def _cpu_facts(stderr: str) -> dict[str, Any]:
@@ -127,12 +140,15 @@ def interpret(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
 
 
 def _result_line(stdout: str) -> dict[str, Any] | None:
+    """The probe's last result object; None when there is none or it is no JSON object (whatever printed
+    it: the interpreter given may be anything)."""
     for line in reversed(stdout.splitlines()):
         if line.startswith(MARKER):
             try:
-                return json.loads(line[len(MARKER):])
-            except json.JSONDecodeError:
+                result = loads_json(line[len(MARKER):])
+            except BoundError:
                 return None
+            return result if isinstance(result, dict) else None
     return None
 
 
@@ -143,23 +159,39 @@ def _failure(returncode: int, stderr: str) -> str:
         except ValueError:
             name = "unknown signal"
         return f"killed by signal {-returncode} ({name})"
-    last = [line for line in stderr.strip().splitlines() if line.strip()][-1:] or ["no output"]
-    return f"exit {returncode}: {last[0][:300]}"
+    return f"exit {returncode}: {_last_line(stderr)}"
 
 
 def _result_facts(result: dict[str, Any]) -> dict[str, Any]:
-    gpu_ops = result.get("gpu_ops") or []
-    gpus = result.get("gpus")
+    """The facts from the result object, each of the type its checks expect or None (the script writes them
+    so; another program's line may not)."""
+    gpus = _strings(result.get("gpus"))
+    listed_ops = result.get("gpu_ops")
+    gpu_ops = [op for op in listed_ops if isinstance(op, dict)] if isinstance(listed_ops, list) else []
+    cpu_op = result.get("cpu_op") if isinstance(result.get("cpu_op"), dict) else {}
+    status = result.get("status")
     return {
-        "tfprobe.status": result.get("status"),
-        "tfprobe.error": result.get("error"),
-        "tfprobe.version": result.get("version"),
-        "tfprobe.built_with_cuda": result.get("built_with_cuda"),
-        "tfprobe.cuda_version": result.get("cuda_version"),
-        "tfprobe.cudnn_version": result.get("cudnn_version"),
+        "tfprobe.status": status if status in ("ok", "not-installed", "import-error") else "no-output",
+        "tfprobe.error": _string(result.get("error")),
+        "tfprobe.version": _string(result.get("version")),
+        "tfprobe.built_with_cuda": _flag(result.get("built_with_cuda")),
+        "tfprobe.cuda_version": _string(result.get("cuda_version")),
+        "tfprobe.cudnn_version": _string(result.get("cudnn_version")),
         "tfprobe.gpus": gpus,
         "tfprobe.gpu_count": None if gpus is None else len(gpus),
         "tfprobe.gpu_ops": gpu_ops,
-        "tfprobe.gpu_ops_ok": all(op.get("ok") for op in gpu_ops) if gpus is not None else None,
-        "tfprobe.cpu_op_ok": (result.get("cpu_op") or {}).get("ok"),
+        "tfprobe.gpu_ops_ok": all(op.get("ok") is True for op in gpu_ops) if gpus is not None else None,
+        "tfprobe.cpu_op_ok": _flag(cpu_op.get("ok")),
     }
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _strings(value: Any) -> list[str] | None:
+    return value if isinstance(value, list) and all(isinstance(item, str) for item in value) else None
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None

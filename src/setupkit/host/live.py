@@ -1,23 +1,29 @@
-"""The live host: this machine, read through files, programs (with timeouts) and NVML. Never changes it."""
+"""The live host: this machine, read through files, programs (with timeouts) and NVML. Never changes it.
+
+Programs run through setupkit.process (own session, a timeout that bounds them, bounded output, their group
+killed on Ctrl-C/SIGTERM); NVML is asked in a child process (host/nvml.py), so that a broken driver library
+that crashes or hangs is a finding, never the end of doctor.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
 import re
-import shutil
-import signal
 import stat
 import struct
-import sysconfig
-import subprocess
 import sys
+import sysconfig
 from typing import Any
 
-from setupkit.host.base import DEFAULT_TIMEOUT, ENV_KEYS, NOT_INSTALLED, CommandResult, Host, PythonInfo
+from setupkit import process
+from setupkit.host.base import DEFAULT_TIMEOUT, ENV_KEYS, CommandResult, Host, PythonInfo
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 """No probe needs more of a file; a larger one (a log, a binary) is cut here."""
+MAX_PROGRAM_OUTPUT = 1024 * 1024
+"""Bytes kept of each stream of a program: probes read a few KiB (nvidia-smi -q of 8 GPUs is ~100 KiB).
+A program that prints more is stopped there: a flooding nvidia-smi once took 6 GB."""
 
 
 class LiveHost(Host):
@@ -60,9 +66,9 @@ class LiveHost(Host):
 
     def nvml(self) -> dict[str, Any]:
         if self._nvml is None:
-            from setupkit.host.nvml import query_nvml
+            from setupkit.host.nvml import read_nvml
 
-            self._nvml = query_nvml()
+            self._nvml = read_nvml()
         return self._nvml
 
     def env(self) -> dict[str, str | None]:
@@ -76,46 +82,11 @@ class LiveHost(Host):
 
 
 def run_program(argv: tuple[str, ...], timeout: float) -> CommandResult:
-    """Run a program in the C locale (stable English output), in its own session so a timeout kills it whole."""
-    if not argv or shutil.which(argv[0]) is None:
-        return CommandResult(argv, NOT_INSTALLED, "", f"{argv[0] if argv else ''}: command not found")
+    """Run a program in the C locale (stable English output), through setupkit.process: bounded in time and
+    output, its whole group stopped on a timeout or an interruption. Not installed: 127; timed out: None."""
     env = dict(os.environ, LC_ALL="C", LANG="C")
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            start_new_session=True,
-        )
-    except OSError as error:
-        return CommandResult(argv, 126, "", str(error))
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_session(proc)
-        return CommandResult(argv, None, "", f"timed out after {timeout:g}s")
-    return CommandResult(argv, proc.returncode, _decode(out), _decode(err))
-
-
-def _kill_session(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        proc.kill()
-    try:
-        proc.communicate(timeout=1)
-    except subprocess.TimeoutExpired:
-        # A grandchild that started a session of its own still holds the pipes: stop reading them.
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe:
-                pipe.close()
-        proc.wait()
-
-
-def _decode(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
+    done = process.run(argv, timeout=timeout, max_output=MAX_PROGRAM_OUTPUT, env=env, stop_when_full=True)
+    return CommandResult(done.argv, done.returncode, done.stdout, done.stderr)
 
 
 def current_python() -> PythonInfo:
