@@ -40,6 +40,7 @@ ORPHAN_PIPE_GRACE_S = 1.0
 
 OnInterrupt = Literal["kill", "wait"]
 OutputCallback = Callable[[str], None]
+WaitCallback = Callable[[float], None]
 
 
 @dataclass(frozen=True)
@@ -95,19 +96,30 @@ def run(
     on_output: OutputCallback | None = None,
     on_interrupt: OnInterrupt = "kill",
     interrupt_grace: float = 0.0,
+    on_wait: WaitCallback | None = None,
+    stop_when_full: bool = False,
+    interrupt_signal: signal.Signals | None = None,
+    keep_output: bool = True,
 ) -> Completed:
     """Run ``argv`` with stdin closed and return what it did; never raises for the program's own failures.
 
     Not installed: 127. Found but not runnable: 126. Timed out: returncode None, the process group killed.
     ``merge_stderr`` sends stderr into stdout (one log in the order written). ``on_output`` receives decoded
     text as it arrives, up to ``max_output`` bytes. On an interruption the child is stopped (``"kill"``) or
-    given ``interrupt_grace`` seconds to finish (``"wait"``; a second interruption kills it), then the
-    exception goes on.
+    given ``interrupt_grace`` seconds to finish (``"wait"``; a second interruption kills it; ``on_wait`` is
+    told the grace first, so that the person knows why nothing seems to happen), then the exception goes on
+    with ``command_finished`` set on it: True when the child ran to its end by itself within the grace.
+    ``stop_when_full`` stops the program (its group killed, a signal as its returncode) once a stream passes
+    ``max_output``: for a reader that can use no more, a program that floods costs no more time than memory.
+    ``interrupt_signal``, with ``"wait"``, is sent to the child's group before the grace (Bazel cancels its
+    actions cleanly on SIGINT). ``keep_output=False`` keeps nothing in memory: the output goes to
+    ``on_output`` only, still up to ``max_output`` bytes (a build that prints for hours into its log).
     """
     argv = tuple(argv)
     refused = _refuse(argv, env)
     if refused is not None:
         return refused
+    held = _HeldSignals()
     try:
         proc = subprocess.Popen(
             argv,
@@ -119,11 +131,19 @@ def run(
             start_new_session=True,
         )
     except OSError as error:
+        held.release()
         return Completed(argv, NOT_EXECUTABLE, "", f"{argv[0]}: {error.strerror or error}")
+    except BaseException:
+        held.release()
+        raise
     _LIVE.add(proc)
     try:
-        return _collect(proc, argv, timeout, max_output, on_output, on_interrupt, interrupt_grace)
+        held.release()  # an interruption held while the child started is raised here, where it is stopped
+        return _collect(proc, argv, timeout, max_output, on_output, on_interrupt, interrupt_grace, on_wait,
+                        stop_when_full, interrupt_signal, keep_output)
     finally:
+        if proc.poll() is None:  # interrupted before _collect could stop it
+            kill_group(proc)
         _LIVE.discard(proc)
 
 
@@ -141,11 +161,15 @@ def _refuse(argv: tuple[str, ...], env: Mapping[str, str] | None) -> Completed |
 class _Streams:
     """The child's pipes read without blocking, each kept up to a bound, decoded as UTF-8 (errors replaced)."""
 
-    def __init__(self, proc: subprocess.Popen, max_output: int, on_output: OutputCallback | None):
+    def __init__(self, proc: subprocess.Popen, max_output: int, on_output: OutputCallback | None,
+                 stop_when_full: bool = False, keep: bool = True):
         self.selector = selectors.DefaultSelector()
         self.kept: dict[int, bytearray] = {}
+        self.passed: dict[int, int] = {}
+        self.keep = keep
         self.names: dict[int, str] = {}
         self.max_output, self.on_output, self.truncated = max_output, on_output, False
+        self.stop_when_full = stop_when_full
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         for name in ("stdout", "stderr"):
             pipe = getattr(proc, name)
@@ -153,7 +177,12 @@ class _Streams:
                 fd = pipe.fileno()
                 os.set_blocking(fd, False)
                 self.selector.register(fd, selectors.EVENT_READ)
-                self.kept[fd], self.names[fd] = bytearray(), name
+                self.kept[fd], self.names[fd], self.passed[fd] = bytearray(), name, 0
+
+    @property
+    def full(self) -> bool:
+        """A stream passed its bound and the caller asked to stop the program then."""
+        return self.stop_when_full and self.truncated
 
     @property
     def open(self) -> bool:
@@ -174,11 +203,13 @@ class _Streams:
         if not chunk:
             self.selector.unregister(fd)
             return
-        room = self.max_output - len(self.kept[fd])
+        room = self.max_output - self.passed[fd]
         if room < len(chunk):
             self.truncated = True
         kept = chunk[: max(room, 0)]
-        self.kept[fd] += kept
+        self.passed[fd] += len(kept)
+        if self.keep:
+            self.kept[fd] += kept
         if kept and self.on_output is not None and self.names[fd] == "stdout":
             self.on_output(self.decoder.decode(kept))
 
@@ -195,25 +226,33 @@ class _Streams:
 
 
 def _collect(proc: subprocess.Popen, argv: tuple[str, ...], timeout: float, max_output: int,
-             on_output: OutputCallback | None, on_interrupt: OnInterrupt, interrupt_grace: float) -> Completed:
-    streams = _Streams(proc, max_output, on_output)
+             on_output: OutputCallback | None, on_interrupt: OnInterrupt, interrupt_grace: float,
+             on_wait: WaitCallback | None, stop_when_full: bool = False,
+             interrupt_signal: signal.Signals | None = None, keep_output: bool = True) -> Completed:
+    streams = _Streams(proc, max_output, on_output, stop_when_full, keep_output)
     deadline = time.monotonic() + max(timeout, 0.0)
     try:
         timed_out = _pump_until_done(proc, streams, deadline)
-    except BaseException:
+    except BaseException as error:
+        finished = False
         if on_interrupt == "wait":
-            _wait_then_kill(proc, streams, interrupt_grace)
+            finished = _wait_then_kill(proc, streams, interrupt_grace, on_wait, interrupt_signal)
         else:
             kill_group(proc)
         streams.close()
         _close_pipes(proc)
+        if isinstance(error, KeyboardInterrupt):
+            error.command_finished = finished  # type: ignore[attr-defined]
         raise
     streams.close()
     _close_pipes(proc)
     if timed_out:
         return Completed(argv, None, streams.text("stdout"),
                          (streams.text("stderr") + f"\ntimed out after {timeout:g}s").lstrip("\n"), streams.truncated)
-    return Completed(argv, proc.returncode, streams.text("stdout"), streams.text("stderr"), streams.truncated)
+    stderr = streams.text("stderr")
+    if streams.full:
+        stderr = (stderr + f"\nstopped: printed more than {max_output:,} bytes").lstrip("\n")
+    return Completed(argv, proc.returncode, streams.text("stdout"), stderr, streams.truncated)
 
 
 def _pump_until_done(proc: subprocess.Popen, streams: _Streams, deadline: float) -> bool:
@@ -224,6 +263,9 @@ def _pump_until_done(proc: subprocess.Popen, streams: _Streams, deadline: float)
         if now >= deadline:
             kill_group(proc)
             return True
+        if streams.full:
+            kill_group(proc)
+            return False
         if proc.poll() is not None:
             exited_at = exited_at or now
             if not streams.open:
@@ -244,14 +286,20 @@ def _sleep_until(proc: subprocess.Popen, until: float) -> None:
         pass
 
 
-def _wait_then_kill(proc: subprocess.Popen, streams: _Streams, grace: float) -> None:
-    """Let an interrupted child finish within ``grace`` seconds; a second interruption, or the end of the
-    grace, kills its group."""
+def _wait_then_kill(proc: subprocess.Popen, streams: _Streams, grace: float, on_wait: WaitCallback | None,
+                    first: signal.Signals | None = None) -> bool:
+    """Let an interrupted child finish within ``grace`` seconds (told so by ``first`` where given); a second
+    interruption, or the end of the grace, kills its group. True when the child ended by itself."""
     try:
-        _pump_until_done(proc, streams, time.monotonic() + grace)
+        if first is not None and proc.poll() is None:
+            _signal_group(proc, first)
+        if on_wait is not None and proc.poll() is None:
+            on_wait(grace)
+        finished = not _pump_until_done(proc, streams, time.monotonic() + grace)
     except BaseException:
-        pass
+        finished = False
     kill_group(proc)
+    return finished
 
 
 def kill_group(proc: subprocess.Popen) -> None:
@@ -288,6 +336,50 @@ def _close_pipes(proc: subprocess.Popen) -> None:
                 pipe.close()
             except OSError:
                 pass
+
+
+# -- programs that talk to the person at the terminal -----------------------------------------------------------
+
+def run_attached(argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None) -> Completed:
+    """Run an interactive program on setupkit's own terminal (mokutil asks for a password there) and return
+    its status; what it prints goes to the terminal, so nothing is captured.
+
+    Unlike ``run``, the child stays in setupkit's process group: a child in another group cannot read the
+    terminal (it would be stopped by SIGTTIN). The timeout still bounds it, and an interruption still stops
+    it before the exception goes on; only the child itself is signalled, never the group, which is setupkit's.
+    """
+    argv = tuple(argv)
+    refused = _refuse(argv, env)
+    if refused is not None:
+        return refused
+    held = _HeldSignals()
+    try:
+        proc = subprocess.Popen(argv, env=dict(env) if env is not None else None)
+    except OSError as error:
+        held.release()
+        return Completed(argv, NOT_EXECUTABLE, "", f"{argv[0]}: {error.strerror or error}")
+    except BaseException:
+        held.release()
+        raise
+    try:
+        held.release()  # an interruption held while the child started is raised here, where it is stopped
+        return Completed(argv, proc.wait(timeout=max(timeout, 0.0)))
+    except subprocess.TimeoutExpired:
+        return Completed(argv, None, "", f"timed out after {timeout:g}s")
+    finally:
+        _stop_child(proc)
+
+
+def _stop_child(proc: subprocess.Popen) -> None:
+    """SIGTERM to the child alone, SIGKILL after KILL_GRACE_S, then reap it."""
+    for stop in (proc.terminate, proc.kill):
+        if proc.poll() is not None:
+            return
+        try:
+            stop()
+            proc.wait(timeout=KILL_GRACE_S)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
 
 
 # -- children started elsewhere (pexpect) and the exit of setupkit ---------------------------------------------
@@ -328,6 +420,33 @@ def termination_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+class _HeldSignals:
+    """Ctrl-C, SIGTERM and SIGHUP held back while a child starts, then delivered by ``release``: one that
+    landed between the fork and the moment run() holds the child would leave it running, known to no one.
+    Main thread only (elsewhere signals are not delivered to Python code anyway)."""
+
+    def __init__(self) -> None:
+        self.pending: list[int] = []
+        self.previous: dict[int, object] = {}
+        for sig in TERMINATION_SIGNALS:
+            try:
+                current = signal.getsignal(sig)
+                if callable(current):  # a Python handler that would raise; an ignored signal stays ignored
+                    self.previous[sig] = signal.signal(sig, self._hold)
+            except (ValueError, OSError):
+                pass
+
+    def _hold(self, signum: int, _frame: object) -> None:
+        self.pending.append(signum)
+
+    def release(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        self.previous = {}
+        if self.pending:
+            signal.raise_signal(self.pending[0])  # the caller's own handler runs now, and raises
 
 
 def last_interruption() -> str | None:

@@ -8,6 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from setupkit import exitcodes
 
@@ -119,3 +122,190 @@ def test_snapshot_plans_a_cuda_build_for_the_captured_h100(kit, tmp_path, run_se
     building = run_setupkit("build-tf", "--source", str(tree), "--snapshot", str(h100_snapshot),
                             env=kit.cli_env(bin_folder), timeout=60)
     assert building.returncode == exitcodes.USAGE and "use it with --dry-run" in building.stderr
+
+
+def _one_line(done, code: int) -> str:
+    """The run ended with ``code`` and said why on one line (a `fix:` line may follow), no traceback."""
+    assert done.returncode == code, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines and lines[0].startswith("setupkit: ") and len(lines) <= 2, done.stderr
+    assert len(lines) == 1 or lines[1].startswith("fix: ")
+    return lines[0]
+
+
+def _fifo(path):
+    os.mkfifo(path)
+    return path
+
+
+def _file(path):
+    path.write_text("not a folder\n")
+    return path
+
+
+def _dangling(path):
+    path.symlink_to(path.parent / "nowhere")
+    return path
+
+
+@pytest.mark.parametrize("make_log, says", [
+    (lambda tmp: tmp, "is a folder, not a file"),
+    (lambda tmp: _file(tmp / "plain") / "build.log", "is a regular file, not a folder"),
+    (lambda tmp: _fifo(tmp / "fifo"), "is a FIFO, not a file"),
+    (lambda tmp: _dangling(tmp / "link.log"), "is a symbolic link, not a file"),
+    (lambda tmp: tmp / ("x" * 300), "file name too long"),
+])
+def test_a_log_that_cannot_be_written_is_exit_3_before_anything_runs(kit, tmp_path, run_setupkit, make_log, says):
+    tree, bin_folder = kit.make_tree(tmp_path / "tf"), kit.make_bin(tmp_path / "bin")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    done = run_setupkit("build-tf", "--source", str(tree), *COMMON, "--log", str(make_log(logs)),
+                        env=kit.cli_env(bin_folder), timeout=60)
+    assert says in _one_line(done, exitcodes.PRECONDITION)
+    assert not (tree / "configure_answers.json").exists() and kit.bazel_calls(bin_folder) == []
+
+
+def test_a_log_that_cannot_be_written_as_a_user_is_exit_3(kit, tmp_path, run_setupkit):
+    if os.geteuid() == 0:
+        pytest.skip("root writes through any permission bits")
+    tree, bin_folder = kit.make_tree(tmp_path / "tf"), kit.make_bin(tmp_path / "bin")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    done = run_setupkit("build-tf", "--source", str(tree), *COMMON, "--log", str(locked / "build.log"),
+                        env=kit.cli_env(bin_folder), timeout=60)
+    assert "is not writable" in _one_line(done, exitcodes.PRECONDITION)
+
+
+def _not_executable(path):
+    path.chmod(0o644)
+
+
+def _folder(path):
+    path.unlink()
+    path.mkdir()
+
+
+def _configure_fifo(path):
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _configure_dangling(path):
+    path.unlink()
+    path.symlink_to(path.parent / "configure.py")
+
+
+@pytest.mark.parametrize("spoil, says", [
+    (_not_executable, "is not executable"),
+    (_folder, "is a folder, not a program"),
+    (_configure_fifo, "is a FIFO, not a program"),
+    (_configure_dangling, "is a dangling link"),
+])
+@pytest.mark.parametrize("mode", [(), ("--non-interactive",)])
+def test_a_configure_that_cannot_run_is_exit_3_before_anything_runs(kit, tmp_path, run_setupkit, spoil, says, mode):
+    tree, bin_folder = kit.make_tree(tmp_path / "tf"), kit.make_bin(tmp_path / "bin")
+    spoil(tree / "configure")
+    done = run_setupkit("build-tf", "--source", str(tree), *COMMON, *mode, env=kit.cli_env(bin_folder), timeout=60)
+    assert says in _one_line(done, exitcodes.PRECONDITION)
+    assert not (tree / "setupkit-build-tf.log").exists() and kit.bazel_calls(bin_folder) == []
+
+
+@pytest.mark.parametrize("option, says", [
+    (("--jobs", "0"), "--jobs 0: give a number of Bazel jobs from 1 to 5,000"),
+    (("--jobs", "-1"), "--jobs -1:"),
+    (("--jobs", "9" * 40), "from 1 to 5,000"),
+    (("--bench-repeats", "0"), "--bench-repeats 0:"),
+    (("--bench-repeats", "1000000"), "from 1 to 20"),
+    (("--bench-steps", "-5"), "--bench-steps -5:"),
+    (("--bench-batch-size", "10000000"), "a batch size from 1 to 65,536"),
+    (("--min-free-gb", "nan"), "--min-free-gb nan"),
+    (("--cpu-flags", "avx9000"), "unknown CPU flag 'avx9000'"),
+    (("--cpu-flags", "-mavx2;$(reboot)"), "malformed compiler flag"),
+    (("--cpu-flags", " , "), "--cpu-flags is empty"),
+    (("--cpu-flags", "avx2 " * 100), "give at most 48"),
+    (("--cpu-flags", "-m" + "x" * 5000), "at most 60 characters"),
+    (("--cuda", "--cuda-capabilities", "nine"), "--cuda-capabilities 'nine'"),
+    (("--python", ""), "--python '':"),
+])
+def test_hostile_options_are_one_line_exit_2(kit, tmp_path, run_setupkit, option, says):
+    tree, bin_folder = kit.make_tree(tmp_path / "tf"), kit.make_bin(tmp_path / "bin")
+    done = run_setupkit("build-tf", "--source", str(tree), "--dry-run", *option, env=kit.cli_env(bin_folder),
+                        timeout=60)
+    line = _one_line(done, exitcodes.USAGE)
+    assert says in line and len(line) < 400
+
+
+@pytest.mark.parametrize("make_source, says", [
+    (lambda tmp: _fifo(tmp / "fifo"), "is a FIFO, not a folder"),
+    (lambda tmp: _file(tmp / "plain"), "is a regular file, not a folder"),
+    (lambda tmp: tmp / "nowhere", "no folder"),
+    (lambda tmp: tmp / ("deep/" * 1000), "file name too long"),
+    (lambda tmp: _file(tmp / "plain2") / "tf", "no folder"),
+])
+def test_a_source_that_is_not_a_folder_is_exit_3_in_one_short_line(kit, tmp_path, run_setupkit, make_source, says):
+    bin_folder = kit.make_bin(tmp_path / "bin")
+    done = run_setupkit("build-tf", "--source", str(make_source(tmp_path)), "--dry-run",
+                        env=kit.cli_env(bin_folder), timeout=60)
+    line = _one_line(done, exitcodes.PRECONDITION)
+    assert says.lower() in line.lower() and len(line) < 600
+
+
+def test_a_tree_whose_files_are_fifos_or_hostile_is_read_in_bounded_time(kit, tmp_path, run_setupkit):
+    tree, bin_folder = kit.make_tree(tmp_path / "tf"), kit.make_bin(tmp_path / "bin")
+    (tree / ".bazelversion").unlink()
+    os.mkfifo(tree / ".bazelversion")
+    fifo = run_setupkit("build-tf", "--source", str(tree), "--dry-run", "--min-free-gb", "0",
+                        env=kit.cli_env(bin_folder), timeout=60)
+    assert fifo.returncode == 0 and "Bazel:             not pinned" in fifo.stdout
+    (tree / "tensorflow" / "tf_version.bzl").write_text('TF_VERSION = "2.' + "9" * 5000 + '.0"\n')
+    huge = run_setupkit("build-tf", "--source", str(tree), "--dry-run", env=kit.cli_env(bin_folder), timeout=60)
+    assert "not a TensorFlow source tree" in _one_line(huge, exitcodes.PRECONDITION)
+
+
+@pytest.mark.parametrize("venv_option, make_target, says", [
+    ("--venv", lambda tmp: _file(tmp / "plain"), "--venv"),
+    ("--stock-venv", lambda tmp: _fifo(tmp / "fifo"), "is a FIFO, not a folder"),
+    ("--venv", lambda tmp: _file(tmp / "someone" / "notes.txt").parent, "exists and is not a virtual environment"),
+])
+def test_a_venv_target_that_holds_other_things_stops_before_the_build(kit, tmp_path, run_setupkit, venv_option,
+                                                                       make_target, says):
+    tree, bin_folder = kit.make_tree(tmp_path / "tf"), kit.make_bin(tmp_path / "bin")
+    (tmp_path / "someone").mkdir()
+    done = run_setupkit("build-tf", "--source", str(tree), "--min-free-gb", "0", venv_option,
+                        str(make_target(tmp_path)), env=kit.cli_env(bin_folder), timeout=60)
+    assert says in _one_line(done, exitcodes.PRECONDITION)
+    assert kit.bazel_calls(bin_folder) == [] and not (tree / "configure_answers.json").exists()
+
+
+def test_sigterm_during_configure_stops_it_and_exits_130(kit, tmp_path):
+    tree, bin_folder = kit.make_tree(tmp_path / "tf"), kit.make_bin(tmp_path / "bin")
+    pid_file = tmp_path / "configure.pid"
+    (tree / "configure").write_text(f"#!{sys.executable}\nimport os, time\n"
+                                    f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                                    "print('Checking the toolchain ...', flush=True)\ntime.sleep(60)\n")
+    env = dict(os.environ, NO_COLOR="1", **kit.cli_env(bin_folder))
+    process = subprocess.Popen([sys.executable, "-m", "setupkit", "build-tf", "--source", str(tree), *COMMON],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (pid_file.exists() and pid_file.read_text()):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == exitcodes.INTERRUPTED, err
+    assert "interrupted during configure; log:" in err and "Traceback" not in err
+    assert _gone(int(pid_file.read_text()))
+    assert "[setupkit] interrupted (SIGTERM) during configure" in (tree / "setupkit-build-tf.log").read_text()
+
+
+def _gone(pid: int, within: float = 5.0) -> bool:
+    """The process ended (a zombie counts: it runs nothing) within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 
 from setupkit import exitcodes
+from setupkit.buildtf import configure
+from setupkit.buildtf.log import BuildLog
 from setupkit.buildtf.pipeline import execute
 from setupkit.buildtf.plan import BuildOptions, make_plan
 from setupkit.buildtf.prereqs import find_toolchain
@@ -137,3 +140,71 @@ def test_an_answer_configure_keeps_rejecting_stops_the_run(kit, tmp_path, fake_b
     assert f"rejected the answer '{fake_bin / 'clang'}' to its CLANG_COMPILER_PATH question 3 times" in \
         stopped.value.message
     assert "Invalid clang path." in (tmp_path / "build.log").read_text()
+
+
+def _replace_configure(tree, code: str) -> None:
+    (tree / "configure").write_text(f"#!{sys.executable}\n" + code)
+
+
+FLOODING_CONFIGURE = "import sys\nwhile True:\n    sys.stdout.write('Checking for the frobnicator library...\\n')\n"
+
+
+def test_a_configure_that_keeps_printing_is_stopped_at_its_deadline(kit, tmp_path):
+    tree = kit.make_tree(tmp_path / "tf")
+    _replace_configure(tree, FLOODING_CONFIGURE)
+    log = BuildLog(tmp_path / "build.log")
+    started = time.monotonic()
+    with pytest.raises(SetupkitError) as stopped:
+        configure.run_interactive(tree, {}, log, deadline=2)
+    assert time.monotonic() - started < 20  # loose; without an overall deadline this ran for ever
+    assert stopped.value.exit_code == exitcodes.ACTION_FAILED
+    assert "./configure was still running after 2 s" in stopped.value.message
+    assert f"log: {tmp_path / 'build.log'}" in stopped.value.message
+
+
+def test_a_configure_that_keeps_printing_without_a_terminal_is_stopped_too(kit, tmp_path):
+    tree = kit.make_tree(tmp_path / "tf")
+    _replace_configure(tree, FLOODING_CONFIGURE)
+    with pytest.raises(SetupkitError) as stopped:
+        configure.run_non_interactive(tree, {}, BuildLog(tmp_path / "build.log"), timeout=2)
+    assert "./configure was still running after 2 s" in stopped.value.message
+    assert "Checking for the frobnicator library" in (tmp_path / "build.log").read_text()
+
+
+@pytest.mark.parametrize("non_interactive", [False, True])
+def test_a_configure_killed_by_a_signal_names_it(kit, tmp_path, non_interactive):
+    tree = kit.make_tree(tmp_path / "tf")
+    _replace_configure(tree, "import os, signal\nprint('You have bazel 7.4.1 installed.', flush=True)\n"
+                             "os.kill(os.getpid(), signal.SIGSEGV)\n")
+    log = BuildLog(tmp_path / "build.log")
+    with pytest.raises(SetupkitError) as failed:
+        if non_interactive:
+            configure.run_non_interactive(tree, {}, log)
+        else:
+            configure.run_interactive(tree, {}, log)
+    assert "./configure was killed by SIGSEGV" in failed.value.message
+    assert failed.value.exit_code == exitcodes.ACTION_FAILED
+
+
+class FullDiskLog(BuildLog):
+    """The log of a disk that fills up while Bazel prints its third progress line."""
+
+    def write(self, text):
+        if "[3 / 10]" in text:
+            self._handle.close()
+            self._handle = open("/dev/full", "w")
+        super().write(text)
+
+
+def test_a_log_that_fills_up_stops_the_build_naming_the_step(kit, tmp_path, fake_bin, monkeypatch):
+    from setupkit.buildtf import pipeline
+
+    monkeypatch.setattr(pipeline, "BuildLog", FullDiskLog)
+    monkeypatch.setenv("FAKE_BAZEL_SLEEP", "30")  # still building when the log fills, at [3 / 10]
+    tree = kit.make_tree(tmp_path / "tf")
+    with pytest.raises(SetupkitError) as stopped:
+        run(kit, tree)
+    assert stopped.value.exit_code == exitcodes.ACTION_FAILED
+    assert stopped.value.message.startswith("the build stopped: cannot write the build log")
+    assert "no space left on device" in stopped.value.message
+    assert (fake_bin / "interrupted").read_text() == "SIGINT\n"  # Bazel was told to stop, not left building

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
+import pytest
+
+from setupkit import process
 from setupkit.buildtf import measure
 from setupkit.buildtf.pipeline import execute
 from setupkit.buildtf.plan import BuildOptions, make_plan
 from setupkit.buildtf.prereqs import find_toolchain
+from setupkit.errors import ActionFailed, PreconditionError
 
 FAKE_BENCH = '''
 import argparse, json, os, sys
@@ -47,9 +53,9 @@ class FakePip(measure.Runner):
         FakePip.calls.append(argv)
         requirement = argv[-1]
         if self.stock_fails and requirement.startswith("tensorflow-cpu=="):
-            return subprocess.CompletedProcess(argv, 1, "", f"ERROR: No matching distribution found for {requirement}")
+            return process.Completed(tuple(argv), 1, "", f"ERROR: No matching distribution found for {requirement}")
         Path(argv[0]).parent.parent.joinpath("installed.txt").write_text(requirement)
-        return subprocess.CompletedProcess(argv, 0, "Successfully installed", "")
+        return process.Completed(tuple(argv), 0, "Successfully installed", "")
 
 
 def plan_with_install(kit, tmp_path, **options):
@@ -167,3 +173,28 @@ def test_a_ratio_within_the_runs_own_spread_is_called_noise():
     steady_stock = measure.best([_figures(100, 100), _figures(99, 101)])
     assert measure.verdicts(measure.ratios(steady_built, steady_stock), steady_built, steady_stock) == {
         "train": "faster", "infer": "faster"}
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda path: path.write_text("notes"), "is a regular file, not a virtual environment"),
+    (lambda path: os.mkfifo(path), "is a FIFO, not a virtual environment"),
+])
+def test_a_venv_path_that_is_a_file_or_a_fifo_is_refused(tmp_path, make, says):
+    make(tmp_path / "target")
+    with pytest.raises(PreconditionError) as refused:
+        measure.ensure_venv(sys.executable, tmp_path / "target", measure.Runner(_NullLog()), with_pip=False)
+    assert says in refused.value.message
+
+
+def test_a_benchmark_that_hangs_is_cut_at_its_timeout_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(measure, "BENCH_TIMEOUT", 1.0)
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    script = tmp_path / "standalone_bench.py"
+    script.write_text("import time\nprint('warming up', flush=True)\ntime.sleep(60)\n")
+    started = time.monotonic()
+    with pytest.raises(ActionFailed) as failed:
+        measure.run_bench(venv, script, 1, 1, measure.Runner(_NullLog()))
+    assert time.monotonic() - started < 15
+    assert f"the benchmark failed in {venv} (timed out after 1s)" in failed.value.message

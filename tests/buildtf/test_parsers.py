@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from setupkit import exitcodes
+from setupkit import dialog, exitcodes
 from setupkit.buildtf import bazel, configure, cpuflags, prereqs, source
 from setupkit.buildtf.plan import capabilities_for
 from setupkit.errors import SetupkitError
@@ -121,23 +121,23 @@ REAL_2_20_CAPABILITIES = (
     'time and binary size, and that TensorFlow only supports compute capabilities >= 3.5 [Default is: 3.5,7.0]: ')
 
 
-def test_match_prompt_waits_for_the_whole_prompt_and_answers_it():
+def _first_prompt(text, answers):
+    found = dialog.Matcher(configure.prompt_table(answers)).search(text)
+    return None if found is None else (found[0].name, found[0].answer, text[found[1].end():])
+
+
+def test_configure_table_waits_for_the_whole_prompt_and_answers_it():
     answers = {"cuda_compute_capabilities": "8.9,9.0", "python_lib_path": ""}
-    assert configure.match_prompt(REAL_2_20_CAPABILITIES[:200], answers) is None
-    prompt, answer, rest = configure.match_prompt("\r\n\r\n" + REAL_2_20_CAPABILITIES, answers)
-    assert (prompt.key, answer, rest) == ("cuda_compute_capabilities", "8.9,9.0", "")
+    assert _first_prompt(REAL_2_20_CAPABILITIES[:200], answers) is None
+    assert _first_prompt("\r\n\r\n" + REAL_2_20_CAPABILITIES, answers) == ("cuda_compute_capabilities", "8.9,9.0", "")
     lib = ("Found possible Python library paths:\r\n  /usr/lib/python3/dist-packages\r\nPlease input the desired "
            "Python library path to use.  Default is [/usr/lib/python3/dist-packages]\r\nnext")
-    prompt, answer, rest = configure.match_prompt(lib, answers)
-    assert (prompt.key, answer, rest) == ("python_lib_path", "", "next")
-
-
-def test_waiting_question_reads_the_last_line():
-    assert configure.waiting_question("You have bazel 7.4.1 installed.\r\n") is None
-    assert configure.waiting_question("x\r\nDo you want the frobnicator? [y/N]: ") == \
-        "Do you want the frobnicator? [y/N]:"
-    assert configure.waiting_question("Enter a path [/opt]") == "Enter a path [/opt]"
-    assert configure.waiting_question("") is None
+    assert _first_prompt(lib, answers) == ("python_lib_path", "", "next")
+    # Two prompts in one read: the earlier one first, whatever the table's order.
+    both = ("Do you want to use Clang to build TensorFlow? [Y/n]: "
+            "Do you wish to build TensorFlow with ROCm support? [y/N]: ")
+    assert _first_prompt(both, {"need_clang": "y"})[:2] == ("need_clang", "y")
+    assert all(prompt.repeats == configure.MAX_REPEATS for prompt in configure.prompt_table({}))
 
 
 def test_build_commands_per_version(tmp_path):
@@ -211,3 +211,40 @@ def test_a_build_step_that_cannot_start_is_exit_4(tmp_path):
         bazel.stream([str(tmp_path / "no-such-bazel"), "build"], tmp_path, log, lambda line: None)
     assert failed.value.exit_code == exitcodes.ACTION_FAILED
     assert f"log: {tmp_path / 'build.log'}" in failed.value.message
+
+
+def test_lines_cut_chunks_at_newlines_and_keep_a_redrawn_line_by_its_last_drawing():
+    got = []
+    lines = bazel.Lines(got.append)
+    for chunk in ("[1 / 10] a.cc\r", "[2 / 10] b.cc\r\nINFO: Build", " completed\n", "[3 / 10] c.cc"):
+        lines.feed(chunk)
+    lines.close()
+    assert got == ["[1 / 10] a.cc\r[2 / 10] b.cc", "INFO: Build completed", "[3 / 10] c.cc"]
+    assert bazel.parse_progress(got[0]) == bazel.Progress(2, 10, "b.cc")
+    endless = []
+    redraws = bazel.Lines(endless.append)
+    for done in range(20_000):  # a progress line redrawn for ever, never ended by a newline
+        redraws.feed(f"\r[{done:,} / 20,000] Compiling x.cc")
+    assert len(redraws.partial) <= bazel.MAX_LINE
+    redraws.close()
+    assert bazel.parse_progress(endless[0]) == bazel.Progress(19_999, 20_000, "Compiling x.cc")
+
+
+def test_a_progress_line_with_absurd_numbers_is_not_progress():
+    assert bazel.parse_progress("[" + "9" * 5000 + " / 1] Compiling x.cc") is None
+    assert bazel.parse_progress("[١٢ / ٣٤] Compiling x.cc") is None  # Arabic-Indic digits are not Bazel's
+
+
+def test_tf_versions_and_pins_that_are_not_versions_are_not_read():
+    assert source.parse_tf_version_bzl('TF_VERSION = "2.' + "9" * 5000 + '.0"\n') is None
+    assert source.parse_tf_version_bzl('TF_VERSION = "2.20.0\x1b[2J"\n') is None
+    assert source.version_tuple("2.9999999999.0") == (0, 0)
+    assert source.parse_bazelversion("7.4.1; rm -rf /\n") is None
+    assert source.parse_bazelversion("last_green\n") == "last_green"
+
+
+def test_hostile_gpu_capabilities_in_the_facts_are_skipped_not_a_crash():
+    facts = {"gpu.compute_capabilities": ["9.0", "x.y", "8." + "9" * 5000, None, 12, "sm_90a"]}
+    assert capabilities_for(True, None, facts) == "9.0,sm_90a"
+    assert cpuflags.normalise_cpu_flags(42) is None
+    assert cpuflags.normalise_cpu_flags(["avx2", {"x": 1}, "FMA"]) == {"avx2", "fma"}

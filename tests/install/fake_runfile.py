@@ -1,7 +1,8 @@
 """A fake CUDA runfile for the tests: prints the real prompts of NVIDIA's installers (install.md sections 1
 and 2, verbatim) and records what it was asked to do and the answers it got, one JSON line each, to
 $FAKE_RUNFILE_RECORD. $FAKE_RUNFILE_MODE picks the behaviour: legacy, unsupported, unexpected, hang,
-early-exit, modern, modern-fails."""
+early-exit, endless-eula (a pager that never ends), flood (prints without end, never asks), modern,
+modern-fails."""
 
 import json
 import os
@@ -62,6 +63,11 @@ def summary(toolkit_path):
 
 
 def legacy():
+    if MODE == "endless-eula":
+        eula_pages(count=10**9)
+    if MODE == "flood":
+        while True:
+            say("Extracting the toolkit ... please wait\n")
     eula_pages()
     if ask("Do you accept the previously read EULA?\naccept/decline/quit: ", "eula") != "accept":
         sys.exit(1)

@@ -116,6 +116,28 @@ def test_a_hang_times_out_with_exit_4(fake, tmp_path):
     assert "no answer within 1.5 s" in caught.value.message and "Checking the system" in caught.value.message
 
 
+def test_a_runfile_that_prints_without_end_is_cut_at_the_step_timeout(fake, tmp_path):
+    file, _ = fake("cuda_9.0.176_384.81_linux-run", "flood")
+    log = tmp_path / "install.log"
+    started = time.monotonic()
+    with pytest.raises(ActionFailed) as caught:
+        runfile.run_legacy(str(file), "/usr/local/cuda-9.0", override=False, log_path=str(log), prompt_timeout=1.5)
+    assert time.monotonic() - started < 15  # the output does not restart the clock
+    assert "no answer within 1.5 s" in caught.value.message and "Extracting the toolkit" in caught.value.message
+
+
+def test_a_pager_without_end_is_cut_at_the_deadline_of_the_whole_dialog(fake, tmp_path):
+    file, record = fake("cuda_9.0.176_384.81_linux-run", "endless-eula")
+    started = time.monotonic()
+    with pytest.raises(ActionFailed) as caught:
+        runfile.run_legacy(str(file), "/usr/local/cuda-9.0", override=False, log_path=str(tmp_path / "log"),
+                           prompt_timeout=10, deadline=3)
+    assert time.monotonic() - started < 15  # each page is answered in time, but the whole has its bounds
+    # Whichever comes first on this machine: the deadline, or the most answers one dialog may give.
+    assert "still running after 3 s" in caught.value.message or "kept asking past 10,000" in caught.value.message
+    assert len([a for a in answers(record) if a.get("prompt") == "pager"]) > 3
+
+
 def test_an_early_exit_fails_naming_the_log(fake, tmp_path):
     file, _ = fake("cuda_9.0.176_384.81_linux-run", "early-exit")
     log = tmp_path / "install.log"

@@ -139,3 +139,33 @@ def test_wait_on_interrupt_still_kills_after_the_grace(tmp_path, wait_gone, wait
     child.communicate(timeout=20)
     assert child.returncode == 130
     assert wait_gone(int(pid_file.read_text()))
+
+
+def test_output_not_kept_still_streams_to_the_callback_up_to_the_bound():
+    chunks: list[str] = []
+    result = process.run([sys.executable, "-c", "print('y' * 99999)"], timeout=30, max_output=50_000,
+                         on_output=chunks.append, keep_output=False)
+    assert result.stdout == "" and result.truncated
+    assert "".join(chunks) == "y" * 50_000
+
+
+def test_wait_on_interrupt_sends_the_interrupt_signal_first(tmp_path, wait_for_file):
+    ready, cancelled = tmp_path / "ready", tmp_path / "cancelled"
+    program = (f"import signal, sys, time\n"
+               f"def cancel(*_):\n    open({str(cancelled)!r}, 'w').write('SIGINT'); sys.exit(8)\n"
+               f"signal.signal(signal.SIGINT, cancel)\nopen({str(ready)!r}, 'w').write('1')\ntime.sleep(60)\n")
+    child = _run_child(f"""
+        import signal, sys
+        from setupkit import process
+        try:
+            with process.termination_signals():
+                process.run([sys.executable, "-c", {program!r}], timeout=60, on_interrupt="wait",
+                            interrupt_grace=30, interrupt_signal=signal.SIGINT)
+        except KeyboardInterrupt as error:
+            sys.exit(130 if error.command_finished else 1)
+    """, tmp_path)
+    wait_for_file(ready)
+    child.send_signal(signal.SIGTERM)
+    child.communicate(timeout=30)
+    assert child.returncode == 130  # it ended by itself on SIGINT, well within the grace
+    assert cancelled.read_text() == "SIGINT"

@@ -1,21 +1,20 @@
 """Answer TensorFlow's ./configure: one table of prompts, each with its environment variable and its answer.
 
-Interactive mode drives ./configure through pexpect and answers each prompt it recognises; a prompt it does not
-recognise stops the run with that prompt's text (exit 4) instead of guessing. ``--non-interactive`` sets the
+Interactive mode drives ./configure through the dialog module and answers each prompt it recognises; a prompt it
+does not recognise stops the run with that prompt's text (exit 4) instead of guessing. ``--non-interactive`` sets the
 same answers as configure's environment variables and gives it no terminal (`yes "" | ./configure` by hand).
 """
 
 from __future__ import annotations
 
 import os
-import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from setupkit import exitcodes
+from setupkit import dialog, process
+from setupkit.bounded import BoundError, read_regular_file
 from setupkit.buildtf.log import BuildLog
-from setupkit.errors import ActionFailed, SetupkitError
+from setupkit.errors import ActionFailed
 
 YN = r"\[[yYnN]/[yYnN]\]: "
 DEFAULT = r"\[Default is:? [^\]]*\]: "
@@ -39,10 +38,6 @@ class Prompt:
     pattern: str
 
     @property
-    def regex(self) -> re.Pattern[str]:
-        return re.compile(self.pattern, re.DOTALL)
-
-    @property
     def yes_no(self) -> bool:
         """A [y/N] question: its environment variable takes 1 or 0."""
         return self.pattern.endswith(YN)
@@ -61,7 +56,8 @@ PROMPTS: tuple[Prompt, ...] = (
     Prompt("hermetic_cudnn_version", "HERMETIC_CUDNN_VERSION",
            r"Please specify the hermetic cuDNN version you want to use or leave empty to use the default version\. "),
     Prompt("cuda_compute_capabilities", "HERMETIC_CUDA_COMPUTE_CAPABILITIES",
-           r"Please specify a list of comma-separated CUDA compute capabilities you want to build with\..*?" + DEFAULT),
+           r"Please specify a list of comma-separated CUDA compute capabilities you want to build with\.(?s:.*?)"
+           + DEFAULT),
     Prompt("local_cuda_path", "LOCAL_CUDA_PATH",
            r"Please specify the local CUDA path you want to use or leave empty to use the default version\. "),
     Prompt("local_cudnn_path", "LOCAL_CUDNN_PATH",
@@ -163,29 +159,14 @@ def configure_env(choices: Choices) -> dict[str, str]:
     return env
 
 
-# -- reading configure's output ---------------------------------------------------------------------------------
+# -- running configure ------------------------------------------------------------------------------------------
 
 
-def match_prompt(pending: str, answers: dict[str, str]) -> tuple[Prompt, str, str] | None:
-    """The first known prompt in ``pending``: (prompt, answer, the text after it), or None."""
-    found = [(match.start(), prompt, match) for prompt in PROMPTS if (match := prompt.regex.search(pending))]
-    if not found:
-        return None
-    _, prompt, match = min(found, key=lambda item: item[0])
-    return prompt, answers.get(prompt.key, ""), pending[match.end():]
-
-
-def waiting_question(pending: str) -> str | None:
-    """The last line of ``pending`` when it reads like a question left waiting (': ', ']' or '?'), else None."""
-    lines = [line.strip() for line in pending.replace("\r", "").split("\n") if line.strip()]
-    if not lines:
-        return None
-    last = lines[-1]
-    return last if last.endswith((":", "]", "?")) else None
-
-
-class UnknownPrompt(ActionFailed):
-    """configure asked something the table does not know; the message carries the prompt."""
+def prompt_table(answers: dict[str, str]) -> tuple[dialog.Prompt, ...]:
+    """Every configure prompt with its answer ('' takes configure's default). configure asks again when it
+    rejects an answer (a path that does not exist); past MAX_REPEATS the same answer will not do."""
+    return tuple(dialog.Prompt(prompt.key, prompt.pattern, answers.get(prompt.key, ""), repeats=MAX_REPEATS)
+                 for prompt in PROMPTS)
 
 
 def _fail(message: str, log: BuildLog) -> ActionFailed:
@@ -195,81 +176,51 @@ def _fail(message: str, log: BuildLog) -> ActionFailed:
 def run_interactive(source: Path, answers: dict[str, str], log: BuildLog, *, idle: float = IDLE_SECONDS,
                     deadline: float = CONFIGURE_TIMEOUT) -> list[tuple[str, str]]:
     """Run ./configure on a terminal and answer it; returns (prompt key, answer) in the order asked."""
-    import pexpect
-
-    # pexpect looks the program up from its own working folder, so it gets the absolute path.
-    child = pexpect.spawn(str(source / "configure"), cwd=str(source), encoding="utf-8", codec_errors="replace",
-                          echo=False, env=dict(os.environ), timeout=idle)
+    by_key = {prompt.key: prompt for prompt in PROMPTS}
     try:
-        given = _converse(child, answers, log, idle, time.monotonic() + deadline)
-    except KeyboardInterrupt:
-        child.terminate(force=True)
-        raise
-    child.close()
-    status = child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
-    if status != 0:
-        raise _fail(f"./configure failed with exit {status}", log)
-    return given
+        done = dialog.converse([str(source / "configure")], prompt_table(answers), transcript=log.path,
+                               deadline=deadline, idle=idle, cwd=str(source), env=dict(os.environ))
+    except dialog.UnknownPrompt as error:
+        raise _fail(f"./configure asked a question setupkit does not know: {error.question!r}; answer it by "
+                    f"hand (cd {source} && ./configure) or use --non-interactive", log) from None
+    except dialog.RepeatedPrompt as error:
+        env = by_key[error.prompt.name].env
+        raise _fail(f"./configure rejected the answer {error.prompt.answer!r} to its {env} question "
+                    f"{MAX_REPEATS} times (see its reason in the log); give it by hand with {env}=... "
+                    "--non-interactive", log) from None
+    except dialog.TimedOut:
+        raise _fail(f"./configure was still running after {deadline:g} s", log) from None
+    except dialog.DialogFailed as error:
+        raise _fail(f"./configure: {error.reason}", log) from None
+    if done.status != 0:
+        raise _fail(f"./configure {_ended(done.exit_status, done.signal_name)}", log)
+    return list(done.answers)
 
 
-def _converse(child, answers: dict[str, str], log: BuildLog, idle: float, end: float) -> list[tuple[str, str]]:
-    import pexpect
-
-    pending, given = "", []
-    while True:
-        try:
-            chunk = child.read_nonblocking(4096, timeout=idle)
-        except pexpect.EOF:
-            return given
-        except pexpect.TIMEOUT:
-            _check_stalled(child, pending, log, end)
-            continue
-        log.write(chunk)
-        pending += chunk
-        while (found := match_prompt(pending, answers)) is not None:
-            prompt, answer, pending = found
-            _refuse_a_loop(child, prompt, answer, given, log)
-            child.sendline(answer)
-            log.write(f"{answer}\n")
-            given.append((prompt.key, answer))
-
-
-def _refuse_a_loop(child, prompt: Prompt, answer: str, given: list[tuple[str, str]], log: BuildLog) -> None:
-    if sum(1 for key, _ in given if key == prompt.key) >= MAX_REPEATS:
-        child.terminate(force=True)
-        raise _fail(f"./configure rejected the answer {answer!r} to its {prompt.env} question {MAX_REPEATS} times "
-                    f"(see its reason in the log); give it by hand with {prompt.env}=... --non-interactive", log)
-
-
-def _check_stalled(child, pending: str, log: BuildLog, end: float) -> None:
-    question = waiting_question(pending)
-    if question is not None:
-        child.terminate(force=True)
-        raise UnknownPrompt(f"./configure asked a question setupkit does not know: {question!r}; answer it by "
-                            f"hand (cd {child.cwd} && ./configure) or use --non-interactive; log: {log.path}")
-    if time.monotonic() > end:
-        child.terminate(force=True)
-        raise _fail(f"./configure was still running after {CONFIGURE_TIMEOUT:.0f} s", log)
-
-
-def run_non_interactive(source: Path, env: dict[str, str], log: BuildLog) -> None:
+def run_non_interactive(source: Path, env: dict[str, str], log: BuildLog, *,
+                        timeout: float = CONFIGURE_TIMEOUT) -> None:
     """./configure with the answers in its environment and stdin from /dev/null."""
-    import subprocess
+    done = process.run([str(source / "configure")], cwd=str(source), env={**os.environ, **env},
+                       timeout=timeout, merge_stderr=True, on_output=log.write)
+    if done.timed_out:
+        raise _fail(f"./configure was still running after {timeout:g} s", log)
+    if not done.ok:
+        log.write(done.stderr)
+        raise _fail(f"./configure {_ended(done.returncode, done.signal_name)}", log)
 
-    try:
-        done = subprocess.run(["./configure"], cwd=source, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
-                              timeout=CONFIGURE_TIMEOUT)
-    except subprocess.TimeoutExpired as error:
-        raise _fail(f"./configure was still running after {CONFIGURE_TIMEOUT:.0f} s", log) from error
-    log.write(done.stdout)
-    if done.returncode != 0:
-        raise _fail(f"./configure failed with exit {done.returncode}", log)
+
+def _ended(status: int | None, signal_name: str | None) -> str:
+    return f"was killed by {signal_name}" if signal_name else f"failed with exit {status}"
+
+
+BAZELRC_LIMIT = 1024 * 1024
+"""configure writes a few dozen lines."""
 
 
 def read_bazelrc(source: Path) -> str:
     """The .tf_configure.bazelrc configure wrote; missing means configure did not finish."""
     path = source / ".tf_configure.bazelrc"
-    if not path.is_file():
-        raise SetupkitError(f"./configure wrote no {path}", exitcodes.ACTION_FAILED)
-    return path.read_text(errors="replace")
+    try:
+        return read_regular_file(path, BAZELRC_LIMIT).decode("utf-8", errors="replace")
+    except BoundError as error:
+        raise ActionFailed(f"./configure finished but left no readable {path} ({error})") from None

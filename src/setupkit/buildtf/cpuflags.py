@@ -45,9 +45,12 @@ _ALIASES = {"sse4.1": "sse4_1", "sse4.2": "sse4_2", "avx512vnni": "avx512_vnni",
 
 def normalise_cpu_flags(value: object) -> set[str] | None:
     """cpu.flags as a set, whether the fact holds a list or one space-separated string; None when unknown."""
-    if value is None:
-        return None
-    words = value.split() if isinstance(value, str) else [str(item) for item in value]  # type: ignore[union-attr]
+    if isinstance(value, str):
+        words = value.split()
+    elif isinstance(value, (list, tuple)):
+        words = [item for item in value if isinstance(item, str)]
+    else:
+        return None  # unknown, or not a list of flags at all (a hostile snapshot)
     return {word.lower() for word in words}
 
 
@@ -63,28 +66,58 @@ def auto_flags(cpu_flags: Iterable[str]) -> list[str]:
     return [flag for name, flag in CPUINFO_TO_COMPILER.items() if name in present]
 
 
+MAX_FLAGS = 48
+MAX_FLAG_CHARS = 60
+"""CC_OPT_FLAGS is one answer to configure, one terminal line: these keep it well within one."""
+_COMPILER_FLAG = re.compile(r"-[A-Za-z0-9][A-Za-z0-9_.=+-]{0,%d}" % (MAX_FLAG_CHARS - 2))
+"""-mavx2, -march=native, -mtune=skylake-avx512, -O3: no quotes, no shell, no spaces, nothing that configure's
+bazelrc lines would read as more than one flag."""
+
+
+def _usage(message: str) -> SetupkitError:
+    return SetupkitError(message, exitcodes.USAGE)
+
+
+def _shown(item: str) -> str:
+    return repr(item if len(item) <= MAX_FLAG_CHARS else item[:MAX_FLAG_CHARS] + "…")
+
+
 def _compiler_flag(item: str) -> str:
-    """'avx2' or 'sse4.1' or '-mavx2' -> '-mavx2'; an unknown bare name is a usage error."""
+    """'avx2' or 'sse4.1' or '-mavx2' -> '-mavx2'; an unknown bare name or a malformed flag is a usage error."""
     if item.startswith("-"):
+        if not _COMPILER_FLAG.fullmatch(item):
+            raise _usage(f"malformed compiler flag {_shown(item)} in --cpu-flags: give flags such as -mavx2 or "
+                         f"-march=native (letters, digits, . _ = + -; at most {MAX_FLAG_CHARS} characters)")
         return item
     name = _ALIASES.get(item.lower(), item.lower())
     if name not in CPUINFO_TO_COMPILER:
-        raise SetupkitError(f"unknown CPU flag {item!r} in --cpu-flags: use /proc/cpuinfo names "
-                            f"({', '.join(CPUINFO_TO_COMPILER)}) or compiler flags (-mavx2)", exitcodes.USAGE)
+        raise _usage(f"unknown CPU flag {_shown(item)} in --cpu-flags: use /proc/cpuinfo names "
+                     f"({', '.join(CPUINFO_TO_COMPILER)}) or compiler flags (-mavx2)")
     return CPUINFO_TO_COMPILER[name]
 
 
 def listed_flags(text: str) -> list[str]:
     """A comma or space separated --cpu-flags list as compiler flags, duplicates dropped, order kept."""
-    flags = [_compiler_flag(item) for item in re.split(r"[,\s]+", text.strip()) if item]
-    return list(dict.fromkeys(flags))
+    items = [item for item in re.split(r"[,\s]+", text.strip()) if item]
+    if not items:
+        raise _usage("--cpu-flags is empty: give native, auto, or a list such as avx2,fma")
+    if len(items) > MAX_FLAGS:
+        raise _usage(f"--cpu-flags lists {len(items):,} flags: give at most {MAX_FLAGS}")
+    return list(dict.fromkeys(_compiler_flag(item) for item in items))
+
+
+def check_mode(mode: str) -> None:
+    """A usage error (exit 2) for a --cpu-flags value no CPU could make sense of, before anything is read."""
+    if mode.strip().lower() not in ("native", "auto"):
+        listed_flags(mode)
 
 
 def cc_opt_flags(mode: str, cpu_flags: set[str] | None) -> list[str]:
     """The CC_OPT_FLAGS for ``--cpu-flags`` native | auto | a list; -Wno-sign-compare always kept."""
-    if mode == "native":
+    keyword = mode.strip().lower()
+    if keyword == "native":
         flags = [NATIVE]
-    elif mode == "auto":
+    elif keyword == "auto":
         if cpu_flags is None:
             raise SetupkitError("this CPU's flags are unknown, so --cpu-flags auto cannot choose: use "
                                 "--cpu-flags native or list them (--cpu-flags avx2,fma)", exitcodes.PRECONDITION)

@@ -7,12 +7,16 @@ folder and run by each venv's own python, so the venvs need nothing of setupkit.
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
-import subprocess
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from setupkit import process
+from setupkit.bounded import describe_mode
 from setupkit.buildtf.log import BuildLog
 from setupkit.errors import ActionFailed, PreconditionError
 
@@ -25,22 +29,16 @@ BENCH_TIMEOUT = 3600.0
 
 
 class Runner:
-    """Runs one command to completion, its output to the build log. Tests replace it to fake pip."""
+    """Runs one command to completion (process.run), its output streamed to the build log. Tests replace it to
+    fake pip."""
 
     def __init__(self, log: BuildLog) -> None:
         self.log = log
 
-    def run(self, argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-        self.log.section("$ " + " ".join(argv))
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            self.log.write(f"[setupkit] timed out after {timeout:.0f} s\n")
-            return subprocess.CompletedProcess(argv, 124, "", f"timed out after {timeout:.0f} s")
-        except OSError as error:
-            return subprocess.CompletedProcess(argv, 127, "", str(error))
-        self.log.write(done.stdout + done.stderr)
+    def run(self, argv: list[str], timeout: float) -> process.Completed:
+        self.log.section("$ " + shlex.join(argv))
+        done = process.run(argv, timeout=timeout, on_output=self.log.write)
+        self.log.write(done.stderr)
         return done
 
 
@@ -50,10 +48,9 @@ def venv_python(venv: Path) -> Path:
 
 def ensure_venv(python: str, venv: Path, runner: Runner, with_pip: bool = True) -> bool:
     """Create ``venv`` with ``python`` unless it already is one; True when created. Refuses other folders."""
-    if (venv / "pyvenv.cfg").is_file():
+    if os.path.isfile(venv / "pyvenv.cfg"):
         return False
-    if venv.exists() and any(venv.iterdir()):
-        raise PreconditionError(f"{venv} exists and is not a virtual environment: choose another --venv")
+    _refuse_other_folders(venv)
     argv = [python, "-m", "venv", *([] if with_pip else ["--without-pip"]), str(venv)]
     done = runner.run(argv, VENV_TIMEOUT)
     if done.returncode != 0:
@@ -62,13 +59,32 @@ def ensure_venv(python: str, venv: Path, runner: Runner, with_pip: bool = True) 
     return True
 
 
-def pip_install(venv: Path, requirement: str, runner: Runner) -> subprocess.CompletedProcess[str]:
+def _refuse_other_folders(venv: Path) -> None:
+    """What is at ``venv`` may be someone's files: only nothing, or an empty folder, becomes a venv."""
+    try:
+        mode = venv.lstat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise PreconditionError(f"{venv} cannot be used as a venv ({error.strerror or error}): choose another "
+                                "--venv") from None
+    if not stat.S_ISDIR(mode):
+        raise PreconditionError(f"{venv} is {describe_mode(mode)}, not a virtual environment: choose another --venv")
+    if any(venv.iterdir()):
+        raise PreconditionError(f"{venv} exists and is not a virtual environment: choose another --venv")
+
+
+def pip_install(venv: Path, requirement: str, runner: Runner) -> process.Completed:
     return runner.run([str(venv_python(venv)), "-m", "pip", "install", "--upgrade", requirement], PIP_TIMEOUT)
 
 
-def last_line(done: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-    return lines[-1].strip() if lines else f"exit {done.returncode}"
+def last_line(done: process.Completed) -> str:
+    """What a failed command said last, for the one-line message."""
+    for stream in (done.stderr, done.stdout):  # pip and Python say what went wrong on stderr, last
+        lines = [line for line in stream[-4096:].splitlines() if line.strip()]
+        if lines:
+            return lines[-1].strip()[-200:]
+    return f"killed by {done.signal_name}" if done.signal_name else f"exit {done.returncode}"
 
 
 @dataclass(frozen=True)

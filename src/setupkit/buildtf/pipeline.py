@@ -10,7 +10,7 @@ from typing import Protocol
 from setupkit import exitcodes
 from setupkit.buildtf import configure, measure
 from setupkit.buildtf.bazel import find_wheel, stream
-from setupkit.buildtf.log import BuildLog
+from setupkit.buildtf.log import BuildLog, LogWriteFailed
 from setupkit.buildtf.plan import BuildPlan
 from setupkit.errors import ActionFailed, PreconditionError, SetupkitError
 
@@ -67,11 +67,21 @@ def execute(plan: BuildPlan, ui: Ui, runner_factory: Callable[[BuildLog], measur
             step = "install and benchmark"
             result.benchmark = _install_and_measure(plan, result.wheel, ui, runner_factory(log), with_pip)
             result.installed = True
-    except KeyboardInterrupt:
+    except LogWriteFailed as error:
+        raise ActionFailed(f"{step} stopped: {error.message}") from None
+    except KeyboardInterrupt as error:
+        _note(log, f"\n[setupkit] interrupted ({getattr(error, 'signal_name', 'SIGINT')}) during {step}\n")
         raise SetupkitError(f"interrupted during {step}; log: {log.path}", exitcodes.INTERRUPTED) from None
     finally:
         log.close()
     return result
+
+
+def _note(log: BuildLog, text: str) -> None:
+    try:
+        log.write(text)
+    except ActionFailed:
+        pass  # the interruption is what the person must hear about, not the log
 
 
 def _configure(plan: BuildPlan, log: BuildLog) -> list[tuple[str, str]]:
@@ -84,7 +94,7 @@ def _configure(plan: BuildPlan, log: BuildLog) -> list[tuple[str, str]]:
 
 
 def _build(plan: BuildPlan, ui: Ui, log: BuildLog) -> Path:
-    output_dir = plan.options.output_dir.expanduser().resolve()
+    output_dir = plan.options.output_dir
     for argv in plan.commands:
         if not argv[0].startswith("./"):
             ui.build_started(argv)
@@ -108,7 +118,7 @@ def stock_requirement(plan: BuildPlan) -> str:
 
 def _install_and_measure(plan: BuildPlan, wheel: Path, ui: Ui, runner: measure.Runner, with_pip: bool) -> dict:
     options = plan.options
-    venv = options.venv.expanduser().resolve()
+    venv = options.venv
     ui.info(f"installing {wheel.name} into {venv}")
     measure.ensure_venv(options.python, venv, runner, with_pip)
     done = measure.pip_install(venv, str(wheel), runner)
@@ -127,7 +137,7 @@ def _install_and_measure(plan: BuildPlan, wheel: Path, ui: Ui, runner: measure.R
 def _install_stock(plan: BuildPlan, ui: Ui, runner: measure.Runner, with_pip: bool) -> tuple[Path | None, str | None]:
     """The venv holding the stock wheel, or why there is none (no network, no such version): never fatal."""
     requirement = stock_requirement(plan)
-    venv = plan.options.stock_venv.expanduser().resolve()
+    venv = plan.options.stock_venv
     ui.info(f"installing the stock {requirement} into {venv} for comparison")
     try:
         measure.ensure_venv(plan.options.python, venv, runner, with_pip)

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import os
 import platform
+import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from setupkit import exitcodes
+from setupkit import dialog, exitcodes
+from setupkit.bounded import ascii_int
 from setupkit.buildtf import configure, cpuflags, prereqs, tested
 from setupkit.buildtf.bazel import build_commands
-from setupkit.buildtf.log import default_log_path
+from setupkit.buildtf.log import LOG_FIX, default_log_path, log_problem
 from setupkit.buildtf.measure import BENCH_SCRIPT
 from setupkit.buildtf.source import TfSource, read_source
-from setupkit.errors import SetupkitError
+from setupkit.errors import SetupkitError, UsageError
 from setupkit.facts import Facts
+
+MAX_JOBS = 5000
+"""Bazel refuses --jobs above 5000."""
+MAX_BENCH_STEPS = 100_000
+MAX_BENCH_BATCH = 65_536
+MAX_BENCH_REPEATS = 20
+"""Bounds that keep the benchmark within its timeout and memory; a comparison wants a few repeats, not more."""
+MAX_CAPABILITIES = 32
+_CAPABILITY = re.compile(r"[0-9]{1,2}\.[0-9]{1,2}[af]?|(?:sm|compute)_[0-9]{2,3}[af]?")
+"""What configure takes: "x.y", or "sm_xy" / "compute_xy" (a or f: the arch-specific variants of CUDA 12.8+)."""
 
 
 @dataclass(frozen=True)
@@ -68,14 +82,66 @@ class BuildPlan:
         return ["./configure"]
 
 
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute, ~ expanded where it can be (os.path.expanduser never raises, Path's does)."""
+    return Path(os.path.abspath(os.path.expanduser(path)))
+
+
+def absolute_paths(options: BuildOptions) -> BuildOptions:
+    """The options with every path absolute, once: what the plan shows is what the build uses."""
+    return dataclasses.replace(options, source=_absolute(options.source), venv=_absolute(options.venv),
+                               stock_venv=_absolute(options.stock_venv), output_dir=_absolute(options.output_dir),
+                               log=_absolute(options.log) if options.log is not None else None)
+
+
+def _in_range(name: str, value: int | None, low: int, high: int, what: str) -> None:
+    if value is not None and not low <= value <= high:
+        raise UsageError(f"{name} {value}: give {what} from {low} to {high:,}")
+
+
+def validate_options(options: BuildOptions) -> None:
+    """Exit 2, in one line, for a value no build can use; before anything is read or run."""
+    _in_range("--jobs", options.jobs, 1, MAX_JOBS, "a number of Bazel jobs")
+    _in_range("--bench-steps", options.bench_steps, 1, MAX_BENCH_STEPS, "a number of steps")
+    _in_range("--bench-batch-size", options.bench_batch_size, 1, MAX_BENCH_BATCH, "a batch size")
+    _in_range("--bench-repeats", options.bench_repeats, 1, MAX_BENCH_REPEATS, "a number of runs per wheel")
+    if not math.isfinite(options.min_free_gb) or options.min_free_gb < 0:
+        raise UsageError(f"--min-free-gb {options.min_free_gb}: give a number of GB, 0 or more")
+    cpuflags.check_mode(options.cpu_flags)
+    if options.cuda_capabilities is not None:
+        _capability_list(options.cuda_capabilities)
+    python = options.python
+    if not python or len(python) > dialog.MAX_ANSWER or "\n" in python or "\r" in python:
+        raise UsageError(f"--python {dialog.clip(python, 80)!r}: give the path of a Python interpreter")
+
+
+def _capability_list(text: str) -> list[str]:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    bad = next((part for part in parts if not _CAPABILITY.fullmatch(part)), None)
+    if not parts or bad is not None or len(parts) > MAX_CAPABILITIES:
+        shown = dialog.clip(bad if bad is not None else text, 40)
+        raise UsageError(f"--cuda-capabilities {shown!r}: give up to {MAX_CAPABILITIES} compute capabilities "
+                         "as X.Y (or sm_XY), comma-separated: 8.9,9.0 (https://developer.nvidia.com/cuda-gpus)")
+    return list(dict.fromkeys(parts))
+
+
+def _capability_order(text: str) -> tuple[int, int, str]:
+    """'8.6' and 'sm_86' both as (8, 6), then by their text: the same order on every run."""
+    digits = re.findall(r"[0-9]+", text)
+    major = ascii_int(digits[0]) or 0
+    number = (major, ascii_int(digits[1]) or 0) if len(digits) > 1 else divmod(major, 10)
+    return (*number, text)
+
+
 def capabilities_for(cuda: bool, asked: str | None, facts: Facts) -> str | None:
     """The compute capabilities to build for: as asked, else those of the GPUs present; required with --cuda."""
     if not cuda:
         return None
-    if asked:
-        return ",".join(part.strip() for part in asked.split(",") if part.strip())
+    if asked is not None:
+        return ",".join(_capability_list(asked))
     present = facts.get("gpu.compute_capabilities") or []
-    found = sorted({str(value) for value in present if value}, key=lambda text: tuple(map(int, text.split("."))))
+    values = present if isinstance(present, list) else []
+    found = sorted({str(value) for value in values if _CAPABILITY.fullmatch(str(value))}, key=_capability_order)
     if not found:
         raise SetupkitError("--cuda needs the GPUs' compute capabilities and none was found on this machine: "
                             "give --cuda-capabilities 8.9,9.0 (https://developer.nvidia.com/cuda-gpus)",
@@ -86,12 +152,7 @@ def capabilities_for(cuda: bool, asked: str | None, facts: Facts) -> str | None:
 def _python_version(python: str) -> str | None:
     if python == sys.executable:
         return platform.python_version()
-    try:
-        done = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
-                              capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() or None
+    return prereqs.ask_python(python, "import platform; print(platform.python_version())")
 
 
 def _notes(source: TfSource, options: BuildOptions, flags: list[str], cpu_flags: set[str] | None) -> list[str]:
@@ -116,18 +177,31 @@ def _notes(source: TfSource, options: BuildOptions, flags: list[str], cpu_flags:
     return notes
 
 
-def check_prerequisites(options: BuildOptions, source: TfSource, tools: prereqs.Toolchain,
+def check_log(log: Path) -> prereqs.Finding:
+    problem = log_problem(log)
+    return prereqs.Finding("log", problem is None, problem or f"{log} is writable", LOG_FIX)
+
+
+def check_prerequisites(options: BuildOptions, source: TfSource, tools: prereqs.Toolchain, log: Path,
                         disk_usage: Callable = shutil.disk_usage) -> list[prereqs.Finding]:
+    """Everything the build needs, checked before it starts: the hour of compiling must not end on a log that
+    cannot be written or a venv folder that is someone's files."""
     build = tested.tested_for(source.minor)
     findings = [
+        prereqs.check_configure(source.path),
+        check_log(log),
         prereqs.check_bazel(tools, source.bazel_version),
         prereqs.check_compiler(tools, build["compiler"] if build else None),
         prereqs.check_python_headers(options.python, prereqs.python_include(options.python)),
         prereqs.check_disk("the source tree", source.path, options.min_free_gb, disk_usage),
         prereqs.check_disk("Bazel's output root", prereqs.BAZEL_OUTPUT_ROOT, options.min_free_gb, disk_usage),
     ]
+    if source.minor < tested.WHEEL_TARGET_SINCE:
+        findings.append(prereqs.check_output_folder("--output-dir", options.output_dir))
     if options.install:
         findings.append(prereqs.check_venv_module(options.python))
+        findings.append(prereqs.check_venv_target("--venv", options.venv))
+        findings.append(prereqs.check_venv_target("--stock-venv", options.stock_venv))
         if not options.bench_script.is_file():
             findings.append(prereqs.Finding("benchmark", False, f"the benchmark script {options.bench_script} is "
                                             "missing", "reinstall setupkit, or use --no-install"))
@@ -137,6 +211,8 @@ def check_prerequisites(options: BuildOptions, source: TfSource, tools: prereqs.
 def make_plan(options: BuildOptions, facts: Facts, tools: prereqs.Toolchain,
               disk_usage: Callable = shutil.disk_usage) -> BuildPlan:
     """Every choice of the build, from the options, the facts about this host and the tools on PATH."""
+    validate_options(options)
+    options = absolute_paths(options)
     source = read_source(options.source)
     cpu_flags = cpuflags.normalise_cpu_flags(facts.get("cpu.flags"))
     flags = cpuflags.cc_opt_flags(options.cpu_flags, cpu_flags)
@@ -146,10 +222,10 @@ def make_plan(options: BuildOptions, facts: Facts, tools: prereqs.Toolchain,
                                 clang=tools.clang, gcc=tools.gcc, cc_opt_flags=" ".join(flags),
                                 hermetic_cuda=source.minor >= tested.HERMETIC_CUDA_SINCE)
     commands = build_commands(tools.bazel or "bazelisk", source.minor, options.cuda, jobs.count,
-                              options.output_dir.expanduser().resolve())
+                              options.output_dir)
+    log = options.log or default_log_path(source.path)
     return BuildPlan(options=options, source=source, cpu_flags=cpu_flags, cc_opt_flags=flags,
                      capabilities=capabilities, jobs=jobs, choices=choices,
                      answers=configure.expected_answers(choices), configure_env=configure.configure_env(choices),
-                     commands=commands, findings=check_prerequisites(options, source, tools, disk_usage),
-                     notes=_notes(source, options, flags, cpu_flags),
-                     log=(options.log or default_log_path(source.path)).expanduser().resolve())
+                     commands=commands, findings=check_prerequisites(options, source, tools, log, disk_usage),
+                     notes=_notes(source, options, flags, cpu_flags), log=log)

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
+import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from setupkit import process
+from setupkit.bounded import describe_mode
+from setupkit.dialog import clip
 
 MIN_FREE_GB = 30.0
 """Free disk a TensorFlow build wants, in GB, both in the source folder and in Bazel's output root."""
@@ -21,6 +25,11 @@ GIB_PER_JOB = 2
 
 BAZEL_OUTPUT_ROOT = Path("~/.cache/bazel")
 """Where Bazel keeps its output base on Linux unless --output_user_root says otherwise."""
+
+PROBE_TIMEOUT = 30.0
+"""Seconds for `python -c ...` to answer a question about itself."""
+PROBE_OUTPUT = 64 * 1024
+"""Bytes of its answer kept: a path, a version."""
 
 BAZELISK_FIX = ("npm install -g @bazel/bazelisk, or download bazelisk-linux-amd64 from "
                 "https://github.com/bazelbuild/bazelisk/releases to /usr/local/bin/bazel and chmod +x it")
@@ -81,16 +90,22 @@ def python_include(python: str) -> str | None:
         import sysconfig
 
         return sysconfig.get_paths()["include"]
-    try:
-        done = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"],
-                              capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
+    return ask_python(python, "import sysconfig; print(sysconfig.get_paths()['include'])")
+
+
+def ask_python(python: str, code: str) -> str | None:
+    """What ``python -c code`` prints, stripped; None when it cannot run, fails or takes too long."""
+    done = process.run([python, "-c", code], timeout=PROBE_TIMEOUT, max_output=PROBE_OUTPUT)
+    if not done.ok or done.truncated:
         return None
     return done.stdout.strip() or None
 
 
 def check_python_headers(python: str, include: str | None) -> Finding:
-    if include and Path(include, "Python.h").is_file():
+    if include is None:
+        return Finding("python-headers", False, f"could not run {python} to find its headers",
+                       "give --python the path of a working Python 3 interpreter")
+    if Path(include, "Python.h").is_file():
         return Finding("python-headers", True, f"Python.h in {include}")
     return Finding("python-headers", False, f"Python headers missing for {python} (no Python.h in {include})",
                    "apt-get install python3-dev (dnf install python3-devel on RHEL)")
@@ -98,8 +113,8 @@ def check_python_headers(python: str, include: str | None) -> Finding:
 
 def existing_parent(path: Path) -> Path:
     """The path itself or its nearest existing ancestor (Bazel's cache may not exist yet)."""
-    path = path.expanduser()
-    while not path.exists() and path != path.parent:
+    path = Path(os.path.expanduser(path))
+    while not os.path.exists(path) and path != path.parent:
         path = path.parent
     return path
 
@@ -120,10 +135,7 @@ def has_ensurepip(python: str) -> bool:
         import importlib.util
 
         return importlib.util.find_spec("ensurepip") is not None
-    try:
-        return subprocess.run([python, "-c", "import ensurepip"], capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+    return process.run([python, "-c", "import ensurepip"], timeout=PROBE_TIMEOUT, max_output=PROBE_OUTPUT).ok
 
 
 def check_venv_module(python: str) -> Finding:
@@ -131,6 +143,66 @@ def check_venv_module(python: str) -> Finding:
         return Finding("venv", True, "python -m venv available")
     return Finding("venv", False, f"{python} -m venv cannot install pip (no ensurepip)",
                    "apt-get install python3-venv, or use --no-install")
+
+
+def check_configure(source: Path) -> Finding:
+    """./configure must be a program this user can run: not a folder, a FIFO, a dangling link or a plain file."""
+    path = source / "configure"
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        reason = "a dangling link" if os.path.islink(path) else f"unreadable ({error.strerror or error})"
+        return Finding("configure", False, f"{path} is {reason}", "restore it: git checkout -- configure")
+    if not stat.S_ISREG(mode):
+        return Finding("configure", False, f"{path} is {describe_mode(mode)}, not a program",
+                       "restore it: git checkout -- configure")
+    if not os.access(path, os.X_OK):
+        return Finding("configure", False, f"{path} is not executable", f"chmod +x {path}")
+    return Finding("configure", True, f"{path} is executable")
+
+
+def check_venv_target(label: str, venv: Path) -> Finding:
+    """A venv to create or reuse: absent, an empty folder, or a venv already (never someone's folder)."""
+    name, shown, fix = f"venv:{label}", f"{label} {clip(str(venv))}", f"choose another {label}"
+    try:
+        mode = venv.stat().st_mode
+    except FileNotFoundError:
+        return _creatable(name, venv, fix)
+    except OSError as error:
+        return Finding(name, False, f"{shown} cannot be used ({error.strerror or error})", fix)
+    if not stat.S_ISDIR(mode):
+        return Finding(name, False, f"{shown} is {describe_mode(mode)}, not a folder", fix)
+    if os.path.isfile(venv / "pyvenv.cfg"):
+        return Finding(name, True, f"{shown} is a venv (reused)")
+    try:
+        empty = next(os.scandir(venv), None) is None
+    except OSError as error:
+        return Finding(name, False, f"{shown} cannot be read ({error.strerror or error})", fix)
+    if not empty:
+        return Finding(name, False, f"{shown} exists and is not a virtual environment", fix)
+    return Finding(name, True, f"{shown} (empty folder)")
+
+
+def check_output_folder(label: str, folder: Path) -> Finding:
+    """A folder the build writes into: a folder already, or one that can be created."""
+    shown, fix = f"{label} {clip(str(folder))}", f"choose another {label}"
+    try:
+        mode = folder.stat().st_mode
+    except FileNotFoundError:
+        return _creatable(label, folder, fix)
+    except OSError as error:
+        return Finding(label, False, f"{shown} cannot be used ({error.strerror or error})", fix)
+    if not stat.S_ISDIR(mode):
+        return Finding(label, False, f"{shown} is {describe_mode(mode)}, not a folder", fix)
+    return Finding(label, True, shown)
+
+
+def _creatable(name: str, path: Path, fix: str) -> Finding:
+    parent = existing_parent(path.parent)
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        return Finding(name, False, f"{clip(str(path))} cannot be created: {clip(str(parent))} is not a writable "
+                                    "folder", fix)
+    return Finding(name, True, f"{clip(str(path))} (to be created)")
 
 
 @dataclass(frozen=True)

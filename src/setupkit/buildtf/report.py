@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
+from setupkit.bounded import printable
 from setupkit.buildtf import cpuflags
 from setupkit.buildtf.bazel import parse_progress
 from setupkit.buildtf.pipeline import BuildResult
@@ -51,8 +52,8 @@ def _install_lines(plan: BuildPlan) -> list[str]:
     options = plan.options
     if not options.install:
         return ["install:           no (--no-install)"]
-    return [f"install:           the built wheel into the venv {options.venv.expanduser().resolve()}",
-            f"compare with:      the stock wheel in {options.stock_venv.expanduser().resolve()}",
+    return [f"install:           the built wheel into the venv {options.venv}",
+            f"compare with:      the stock wheel in {options.stock_venv}",
             f"benchmark:         {options.bench_script.name} --steps {options.bench_steps} "
             f"--batch-size {options.bench_batch_size} in each venv, in turn, best of {options.bench_repeats}"]
 
@@ -110,7 +111,8 @@ class ConsoleUi:
         self._last_decile = -1
 
     def info(self, text: str) -> None:
-        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        # Paths and Bazel's lines come from the tree and the build: their escape sequences are shown, not obeyed.
+        self.console.print(printable(text, keep_newlines=False), markup=False, highlight=False, soft_wrap=True)
 
     def bazelrc(self, text: str) -> None:
         self.info(".tf_configure.bazelrc:")

@@ -22,7 +22,7 @@ def build_tf(
         "--cuda-capabilities", metavar="X.Y,...", help="Compute capabilities to build for (default: the GPUs').")
     ] = None,
     jobs: Annotated[Optional[int], typer.Option(
-        "--jobs", min=1, help="Bazel jobs (default: from CPUs and RAM).")] = None,
+        "--jobs", help="Bazel jobs, 1 to 5000 (default: from CPUs and RAM).")] = None,
     non_interactive: Annotated[bool, typer.Option(
         "--non-interactive", help="Answer ./configure through its environment variables, not its prompts.")] = False,
     no_install: Annotated[bool, typer.Option(
@@ -39,10 +39,11 @@ def build_tf(
     python: Annotated[str, typer.Option("--python", metavar="PATH", help="The Python to build for.")] = sys.executable,
     min_free_gb: Annotated[float, typer.Option(
         "--min-free-gb", metavar="GB", help="Free disk to require in the source folder and Bazel's cache.")] = 30.0,
-    bench_steps: Annotated[int, typer.Option("--bench-steps", min=1, help="Benchmark steps per venv.")] = 50,
-    bench_batch_size: Annotated[int, typer.Option("--bench-batch-size", min=1, help="Benchmark batch size.")] = 128,
+    bench_steps: Annotated[int, typer.Option("--bench-steps", help="Benchmark steps per venv (1 to 100,000).")] = 50,
+    bench_batch_size: Annotated[int, typer.Option(
+        "--bench-batch-size", help="Benchmark batch size (1 to 65,536).")] = 128,
     bench_repeats: Annotated[int, typer.Option(
-        "--bench-repeats", min=1, help="Benchmark runs per wheel, in turn; the best of each counts.")] = 2,
+        "--bench-repeats", help="Benchmark runs per wheel (1 to 20), in turn; the best of each counts.")] = 2,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; run nothing.")] = False,
     snapshot: SnapshotOption = None,
     json_output: JsonOption = False,

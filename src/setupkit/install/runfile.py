@@ -2,17 +2,19 @@
 
 From CUDA 10.1 on, the runfile takes flags: ``sh FILE --silent --toolkit --toolkitpath=DIR`` (install.md
 section 2); ``--silent`` implies the EULA and nothing asks. CUDA 10.0 and older run the perl installer, which
-asks its questions one by one (install.md section 1): we answer them through pexpect, one expected prompt at a
-time, and abort on anything else, never guessing. Prompt texts are verbatim from install.md.
+asks its questions one by one (install.md section 1): we answer them through the dialog module, from a table of
+the prompts it may ask, and abort on anything else, never guessing. Prompt texts are verbatim from install.md.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from setupkit import dialog
 from setupkit.errors import ActionFailed, PreconditionError
 from setupkit.install import versions
 
@@ -75,73 +77,54 @@ _PROMPTS = (
     ("other", r"[^\r\n]*(?:\(y\)es/\(n\)o[^\r\n]*|\[ default is [^\]\r\n]*\]):"),
 )
 
+LEGACY_DEADLINE = 3600.0
+"""The whole dialog: the EULA, the questions and the installation itself (install_timeout) together."""
+LEGACY_IDLE = 10.0
+"""Silence on a question-like line before it is taken for a question we do not know: the installer works
+quietly for a while between its lines."""
+
 
 @dataclass
-class DialogResult:
+class LegacyInstall:
+    """What a legacy installer said it did: its summary's Driver and Toolkit lines, and the answers it got."""
+
     driver: str
     toolkit: str
     answered: list[tuple[str, str]]
 
 
-class _Dialog:
-    """One run of a legacy installer: the spawned child, the answers given, the log."""
-
-    def __init__(self, child, toolkit_path: str, override: bool, log_path: str):
-        self.child, self.toolkit_path, self.override, self.log_path = child, toolkit_path, override, log_path
-        self.answered: list[tuple[str, str]] = []
-
-    def fail(self, why: str) -> ActionFailed:
-        self.child.close(force=True)
-        return ActionFailed(f"CUDA runfile: {why}; nothing was guessed. Log: {self.log_path}")
-
-    def shown(self) -> str:
-        text = (self.child.before or "") + (self.child.after if isinstance(self.child.after, str) else "")
-        lines = [line.strip() for line in text.replace("\r", "\n").split("\n") if line.strip()]
-        return " / ".join(lines[-3:]) or "(no output)"
-
-    def answer(self, name: str, reply: str) -> None:
-        self.answered.append((name, reply))
-        if reply == " ":
-            self.child.send(" ")
-        else:
-            self.child.sendline(reply)
-
-    def reply_for(self, name: str) -> str:
-        """The answer to a known prompt, or an ActionFailed for the ones we refuse to answer."""
-        replies = {"pager": " ", "eula": "accept", "driver": "n", "toolkit": "y", "location": self.toolkit_path,
-                   "symlink": "y", "samples": "n"}
+def legacy_prompts(toolkit_path: str, override: bool, install_timeout: float) -> tuple[dialog.Prompt, ...]:
+    """The prompt table: no driver, the toolkit where asked, the link, no samples; the installation runs after
+    the samples question and ends in the summary, so both wait ``install_timeout``."""
+    replies = {"pager": " ", **legacy_answers(toolkit_path)}
+    if override:
+        replies["unsupported"] = "y"
+    prompts = []
+    for name, pattern in _PROMPTS:
         if name in replies:
-            return replies[name]
-        if name == "unsupported":
-            if self.override:
-                return "y"
-            raise self.fail("the installer says this is an unsupported configuration (compiler or distribution "
-                            "check) and was refused; if you know the toolkit works here, re-run with --override")
-        if name == "bad_compiler":
-            raise self.fail("the installer refuses this compiler ('Installation Failed. Using unsupported "
-                            "Compiler.'); re-run with --override to skip its compiler check")
-        if name in ("sudo", "bad_location"):
-            raise self.fail(f"the toolkit location {self.toolkit_path} was refused: {self.shown()}")
-        raise self.fail(f"unexpected prompt: {self.shown()!r}")
+            prompts.append(dialog.Prompt(name, pattern, replies[name], keys=name == "pager",
+                                         then_within=install_timeout if name == "samples" else None))
+        elif name == "summary":
+            prompts.append(dialog.Prompt(name, pattern, last=True, then_within=install_timeout))
+        else:
+            prompts.append(dialog.Prompt(name, pattern, refuse=True))
+    return tuple(prompts)
 
-    def read_summary(self, install_timeout: float) -> DialogResult:
-        import pexpect
 
-        index = self.child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=install_timeout)
-        if index == 1:
-            raise self.fail(f"no end after the summary within {install_timeout:g} s: {self.shown()!r}")
-        text = self.child.before or ""
-        self.child.close()
-        driver = re.search(r"Driver:\s+([^\r\n]+)", text)
-        toolkit = re.search(r"Toolkit:\s+([^\r\n]+)", text)
-        if self.child.exitstatus not in (0, None):
-            raise ActionFailed(f"CUDA runfile exited {self.child.exitstatus} after its summary. Log: {self.log_path}")
-        if not driver or driver.group(1).strip() != "Not Selected":
-            raise ActionFailed(f"CUDA runfile summary does not say 'Driver:   Not Selected'. Log: {self.log_path}")
-        if not toolkit or not _installed_in(toolkit.group(1), self.toolkit_path):
-            raise ActionFailed(f"CUDA runfile summary does not say 'Toolkit:  Installed in {self.toolkit_path}'. "
-                               f"Log: {self.log_path}")
-        return DialogResult(driver.group(1).strip(), toolkit.group(1).strip(), self.answered)
+def _refusal(name: str, toolkit_path: str, shown: str) -> str:
+    if name == "unsupported":
+        return ("the installer says this is an unsupported configuration (compiler or distribution check) and "
+                "was refused; if you know the toolkit works here, re-run with --override")
+    if name == "bad_compiler":
+        return ("the installer refuses this compiler ('Installation Failed. Using unsupported Compiler.'); "
+                "re-run with --override to skip its compiler check")
+    if name in ("sudo", "bad_location"):
+        return f"the toolkit location {toolkit_path} was refused: {shown}"
+    return f"unexpected prompt: {shown!r}"
+
+
+def _failed(why: str, log_path: str) -> ActionFailed:
+    return ActionFailed(f"CUDA runfile: {why}; nothing was guessed. Log: {log_path}")
 
 
 def _installed_in(summary: str, toolkit_path: str) -> bool:
@@ -151,43 +134,52 @@ def _installed_in(summary: str, toolkit_path: str) -> bool:
 
 
 def run_legacy(runfile: str, toolkit_path: str, *, override: bool, log_path: str, prompt_timeout: float = 120,
-               install_timeout: float = 1800, env: dict[str, str] | None = None) -> DialogResult:
+               install_timeout: float = 1800, env: dict[str, str] | None = None,
+               deadline: float = LEGACY_DEADLINE) -> LegacyInstall:
     """Drive a CUDA <= 10.0 runfile through its prompts; ActionFailed (exit 4) on an unexpected prompt, a refused
     one, a timeout, an early exit or a summary that is not "Driver: Not Selected" and our toolkit location."""
-    import pexpect
-
     argv = legacy_argv(runfile, override)
-    with open(log_path, "a", encoding="utf-8") as log:
-        log.write(f"$ {' '.join(argv)}  (driven by setupkit: driver n, toolkit y)\n")
-        log.flush()
-        child = pexpect.spawn(argv[0], argv[1:], encoding="utf-8", codec_errors="replace", timeout=prompt_timeout,
-                              env=dict(os.environ, **(env or {})), dimensions=(50, 200))
-        child.logfile_read = log
-        dialog = _Dialog(child, toolkit_path, override, log_path)
-        return _converse(dialog, prompt_timeout, install_timeout)
+    _note(log_path, f"$ {shlex.join(argv)}  (driven by setupkit: driver n, toolkit y)\n")
+    try:
+        done = dialog.converse(argv, legacy_prompts(toolkit_path, override, install_timeout), transcript=log_path,
+                               deadline=deadline, step_timeout=prompt_timeout, idle=LEGACY_IDLE,
+                               env=dict(os.environ, **(env or {})))
+    except dialog.Refused as error:
+        raise _failed(_refusal(error.prompt.name, toolkit_path, error.shown), log_path) from None
+    except dialog.TimedOut as error:
+        if error.overall:
+            raise _failed(f"still running after {error.seconds:g} s; last output: {error.shown!r}", log_path) \
+                from None
+        if error.after == "summary":
+            raise _failed(f"no end after the summary within {error.seconds:g} s: {error.shown!r}", log_path) \
+                from None
+        raise _failed(f"no answer within {error.seconds:g} s; last output: {error.shown!r}", log_path) from None
+    except dialog.UnknownPrompt as error:
+        raise _failed(f"unexpected prompt: {error.shown!r}", log_path) from None
+    except dialog.DialogFailed as error:
+        raise _failed(error.reason, log_path) from None
+    return _read_summary(done, toolkit_path, log_path)
 
 
-def _converse(dialog: _Dialog, prompt_timeout: float, install_timeout: float) -> DialogResult:
-    import pexpect
-
-    patterns = [re.compile(p) for _, p in _PROMPTS]
-    names = [n for n, _ in _PROMPTS]
-    timeout = prompt_timeout
-    for _ in range(10_000):  # a bound, not a budget: the EULA is a few dozen pages
-        index = dialog.child.expect(patterns + [pexpect.EOF, pexpect.TIMEOUT], timeout=timeout)
-        if index == len(patterns):
-            raise dialog.fail(f"the installer exited before its summary (status "
-                              f"{_exit_status(dialog.child)}): {dialog.shown()!r}")
-        if index == len(patterns) + 1:
-            raise dialog.fail(f"no answer within {timeout:g} s; last output: {dialog.shown()!r}")
-        name = names[index]
-        if name == "summary":
-            return dialog.read_summary(install_timeout)
-        dialog.answer(name, dialog.reply_for(name))
-        timeout = install_timeout if name == "samples" else prompt_timeout
-    raise dialog.fail("the installer kept asking without end")
+def _note(log_path: str, text: str) -> None:
+    try:
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(text)
+    except OSError as error:
+        raise ActionFailed(f"CUDA runfile: cannot write the log {log_path} ({error.strerror or error})") from None
 
 
-def _exit_status(child) -> str:
-    child.close(force=True)
-    return str(child.exitstatus if child.exitstatus is not None else f"signal {child.signalstatus}")
+def _read_summary(done: dialog.Result, toolkit_path: str, log_path: str) -> LegacyInstall:
+    if not done.finished:
+        status = done.exit_status if done.exit_status is not None else f"signal {done.signal_name}"
+        raise _failed(f"the installer exited before its summary (status {status}): {done.shown!r}", log_path)
+    if done.status != 0:
+        raise ActionFailed(f"CUDA runfile exited {done.status} after its summary. Log: {log_path}")
+    driver = re.search(r"Driver:\s+([^\r\n]+)", done.tail)
+    toolkit = re.search(r"Toolkit:\s+([^\r\n]+)", done.tail)
+    if not driver or driver.group(1).strip() != "Not Selected":
+        raise ActionFailed(f"CUDA runfile summary does not say 'Driver:   Not Selected'. Log: {log_path}")
+    if not toolkit or not _installed_in(toolkit.group(1), toolkit_path):
+        raise ActionFailed(f"CUDA runfile summary does not say 'Toolkit:  Installed in {toolkit_path}'. "
+                           f"Log: {log_path}")
+    return LegacyInstall(driver.group(1).strip(), toolkit.group(1).strip(), list(done.answers))
