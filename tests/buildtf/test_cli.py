@@ -277,7 +277,7 @@ def test_a_venv_target_that_holds_other_things_stops_before_the_build(kit, tmp_p
     assert kit.bazel_calls(bin_folder) == [] and not (tree / "configure_answers.json").exists()
 
 
-def test_sigterm_during_configure_stops_it_and_exits_130(kit, tmp_path):
+def test_sigterm_during_configure_stops_it_and_exits_130(kit, tmp_path, wait_gone):
     tree, bin_folder = kit.make_tree(tmp_path / "tf"), kit.make_bin(tmp_path / "bin")
     pid_file = tmp_path / "configure.pid"
     (tree / "configure").write_text(f"#!{sys.executable}\nimport os, time\n"
@@ -293,19 +293,6 @@ def test_sigterm_during_configure_stops_it_and_exits_130(kit, tmp_path):
     out, err = process.communicate(timeout=30)
     assert process.returncode == exitcodes.INTERRUPTED, err
     assert "interrupted during configure; log:" in err and "Traceback" not in err
-    assert _gone(int(pid_file.read_text()))
+    assert wait_gone(int(pid_file.read_text()))
     assert "[setupkit] interrupted (SIGTERM) during configure" in (tree / "setupkit-build-tf.log").read_text()
 
-
-def _gone(pid: int, within: float = 5.0) -> bool:
-    """The process ended (a zombie counts: it runs nothing) within ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.05)
-    return False

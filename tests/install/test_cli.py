@@ -83,14 +83,39 @@ def test_unknown_step_is_a_usage_error(run_setupkit, h100_snapshot):
     assert result.returncode == exitcodes.USAGE and "unknown step drivers" in result.stderr
 
 
-def test_not_root_exits_3_with_the_way_out(monkeypatch, capsys):
+def test_not_root_exits_3_with_the_way_out(monkeypatch, capsys, tmp_path):
+    """sudo resets PATH: the hint names this very setupkit (a venv's), with the flags the person typed."""
     from setupkit.cli import main
 
+    script = tmp_path / ".venv" / "bin" / "setupkit"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr("sys.argv", [str(script), "install", "--gpu", "--only", "driver"])
     with pytest.raises(SystemExit) as caught:
-        main(["install", "--gpu"])
+        main(["install", "--gpu", "--only", "driver"])
     assert caught.value.code == exitcodes.PRECONDITION
-    assert "sudo setupkit install --gpu" in capsys.readouterr().err
+    message, hint = capsys.readouterr().err.splitlines()
+    assert message == "setupkit: setupkit install changes the system and must run as root"
+    assert hint.startswith(f"fix: sudo {script} install --gpu --only driver (or look first")
+
+
+def test_not_root_for_real_names_the_console_script(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("runs setupkit as another user: needs root to switch")
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "setupkit"
+    if not script.is_file():
+        pytest.skip(f"no console script beside {sys.executable}")
+    env = dict(os.environ, NO_COLOR="1", HOME=str(tmp_path))
+    result = subprocess.run([str(script), "install", "--gpu"], capture_output=True, text=True, timeout=60,
+                            env=env, user=65534, group=65534, cwd="/")
+    assert result.returncode == exitcodes.PRECONDITION, result.stderr
+    assert f"fix: sudo {script} install --gpu (or look first" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_held_lock_exits_3(run_setupkit, install_env):

@@ -16,6 +16,7 @@ from setupkit.install import executor
 from setupkit.install.executor import execute
 from setupkit.install.options import PlanOptions
 from setupkit.install.planner import build_plan
+from setupkit.install.runner import RunResult
 
 
 def settled_facts_1604() -> dict:
@@ -105,9 +106,9 @@ def test_a_blocked_plan_runs_nothing(paths):
 def test_a_missing_program_fails_the_step(paths):
     class Missing(RecordingRunner):
         def run(self, argv, log, interactive=False):
-            raise FileNotFoundError(argv[0])
+            return RunResult(127, "", f"{argv[0]}: command not found")
 
-    with pytest.raises(ActionFailed, match="step pip .* python3 is not installed|/usr/bin/python3 is not installed"):
+    with pytest.raises(ActionFailed, match="step pip .*cannot run `/usr/bin/python3 .*`: /usr/bin/python3: command"):
         execute(plan_for("centos7-no-avx"), Missing(), paths)
 
 
@@ -119,20 +120,45 @@ def test_the_mok_step_runs_interactively(paths):
     assert "(recorded interactive)" in Path(paths.log).read_text()
 
 
-def test_stopping_the_display_manager_from_its_own_session_is_refused():
+def test_stopping_the_display_manager_from_its_own_session_is_refused(monkeypatch):
+    monkeypatch.setenv("SUDO_USER", "me")
     plan = plan_for("ubuntu1604-gtx-nouveau")  # display.graphical_session is true there
+    command = ["/home/me/.venv/bin/setupkit", "install", "--gpu"]
     with pytest.raises(PreconditionError) as caught:
-        executor.refuse_display_stop_inside_session(plan, True)
+        executor.refuse_display_stop_inside_session(plan, True, command)
     assert caught.value.exit_code == exitcodes.PRECONDITION
-    assert "Ctrl+Alt+F3" in caught.value.message and "ssh" in caught.value.message and "--yes" in caught.value.message
-    executor.refuse_display_stop_inside_session(plan, False)
-    executor.refuse_display_stop_inside_session(plan_for("h100"), True)
+    assert "graphical session" in caught.value.message
+    hint = caught.value.hint
+    assert "Ctrl+Alt+F3" in hint and "ssh" in hint
+    assert hint.endswith("detached: setsid sudo /home/me/.venv/bin/setupkit install --gpu --yes")
+    executor.refuse_display_stop_inside_session(plan, False, command)
+    executor.refuse_display_stop_inside_session(plan_for("h100"), True, command)
 
 
-def test_root_is_required():
-    with pytest.raises(PreconditionError, match="sudo setupkit install"):
-        executor.require_root(euid=1000)
-    executor.require_root(euid=0)
+def test_root_is_required_and_the_hint_is_a_command_that_works_under_sudo():
+    command = ["/home/me/.venv/bin/setupkit", "install", "--gpu", "--only", "driver"]
+    with pytest.raises(PreconditionError) as caught:
+        executor.require_root(command, euid=1000)
+    assert caught.value.exit_code == exitcodes.PRECONDITION and "must run as root" in caught.value.message
+    assert caught.value.hint.startswith("sudo /home/me/.venv/bin/setupkit install --gpu --only driver ")
+    executor.require_root(command, euid=0)
+
+
+def test_the_command_to_run_again_is_the_running_setupkit(tmp_path):
+    script = tmp_path / "venv bin" / "setupkit"
+    script.parent.mkdir()
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    assert executor.setupkit_command([str(script), "install", "--gpu"], "/py") == [str(script), "install", "--gpu"]
+    # `python -m setupkit`: argv[0] is the package's __main__.py, not something to run
+    main_py = tmp_path / "__main__.py"
+    main_py.write_text("")
+    assert executor.setupkit_command([str(main_py), "install"], "/venv/bin/python") == [
+        "/venv/bin/python", "-m", "setupkit", "install"]
+    assert executor.setupkit_command(["setupkit", "install"], "/venv/bin/python")[:3] == [
+        "/venv/bin/python", "-m", "setupkit"]
+    script.chmod(0o644)  # not executable: not a command either
+    assert executor.setupkit_command([str(script), "install"], "/py")[:3] == ["/py", "-m", "setupkit"]
 
 
 def test_a_held_lock_refuses_a_second_install(tmp_path):
