@@ -5,15 +5,14 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import tarfile
 import time
 
 import numpy as np
 import pytest
 
 from setupkit.errors import PreconditionError
-from setupkit.smoke import cifar_files, dataset, download, locate
-from setupkit.smoke.safe_pickle import load_batch_dict
+from setupkit.smoke import cifar_files, locate
+from setupkit.smoke.safe_pickle import load_batch
 
 
 class WritesAFile:
@@ -47,7 +46,7 @@ def test_hostile_pickle_is_refused_without_running(cifar, tmp_path):
     batch = cifar.write_python_folder(tmp_path / "cifar-10-batches-py") / "data_batch_1"
     batch.write_bytes(pickle.dumps({"data": WritesAFile(target)}, protocol=2))
     with pytest.raises(PreconditionError) as refused:
-        load_batch_dict(batch)
+        load_batch(batch)
     assert "refusing to unpickle posix.system: not part of a CIFAR-10 batch" in str(refused.value)
     assert str(batch) in str(refused.value)
     assert not target.exists()
@@ -59,14 +58,14 @@ def test_object_dtype_is_refused(cifar, tmp_path):
     path = tmp_path / "data_batch_1"
     path.write_bytes(cifar.py2_pickle({b"data": np.array([1, 2], dtype=object)}))
     with pytest.raises(PreconditionError, match="object dtype|refusing"):
-        load_batch_dict(path)
+        load_batch(path)
 
 
 def test_python3_pickle_of_other_classes_is_refused(tmp_path):
     path = tmp_path / "test_batch"
     path.write_bytes(pickle.dumps({b"data": io.BytesIO(b"x")}))
-    with pytest.raises(PreconditionError, match=r"refusing to unpickle _io.BytesIO"):
-        load_batch_dict(path)
+    with pytest.raises(PreconditionError, match=r"refusing pickle opcode NEWOBJ"):
+        load_batch(path)
 
 
 @pytest.mark.parametrize("cut", [1, 3073 * 3 + 100])
@@ -104,7 +103,7 @@ def test_label_above_nine_is_refused(binary_folder):
 def test_malformed_python_batch_is_refused(cifar, tmp_path, broken):
     path = tmp_path / "data_batch_1"
     path.write_bytes(cifar.py2_pickle(broken))
-    with pytest.raises(PreconditionError, match="malformed CIFAR-10 batch") as error:
+    with pytest.raises(PreconditionError, match="malformed CIFAR-10 batch|refusing dtype") as error:
         cifar_files.read_python_batch(path)
     assert str(path) in str(error.value)
 
@@ -113,7 +112,7 @@ def test_garbage_file_is_refused(tmp_path):
     path = tmp_path / "data_batch_1"
     path.write_bytes(b"\x80\x02}q\x00(U\x04da")
     with pytest.raises(PreconditionError, match="not a readable CIFAR-10 batch"):
-        load_batch_dict(path)
+        load_batch(path)
 
 
 def test_missing_test_batch_is_named(python_folder):
@@ -162,38 +161,3 @@ def test_keras3_cache_under_keras_home(cifar, tmp_path):
     assert (found.folder, found.layout) == (folder, cifar_files.PYTHON)
 
 
-def test_no_cache_means_synthetic_said_loudly(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    data = dataset.load(None, synthetic=False, fetch=False, seed=1)
-    assert data.source == "synthetic" and data.path is None
-    assert "SYNTHETIC DATA" in data.note and "means nothing" in data.note
-    assert data.train.images.shape[1:] == (32, 32, 3) and data.train.images.dtype == np.uint8
-
-
-def _archive_of(cifar, tmp_path):
-    cifar.write_python_folder(tmp_path / "src" / "cifar-10-batches-py", per_batch=8)
-    archive = tmp_path / "cifar.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(tmp_path / "src" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
-    return archive
-
-
-def test_download_verifies_the_checksum_and_unpacks(cifar, tmp_path):
-    archive = _archive_of(cifar, tmp_path)
-    dest = tmp_path / "datasets"
-    fetched = download.fetch(dest, url=archive.as_uri(), md5=download.md5_of(archive))
-    folder = download.unpack(fetched, dest)
-    train, test = cifar_files.read_folder(folder, cifar_files.PYTHON)
-    assert len(train.labels) == 40 and len(test.labels) == 8
-
-
-def test_download_with_a_wrong_checksum_is_refused(cifar, tmp_path):
-    archive = _archive_of(cifar, tmp_path)
-    with pytest.raises(PreconditionError, match="download corrupt"):
-        download.fetch(tmp_path / "datasets", url=archive.as_uri())
-    assert not list((tmp_path / "datasets").iterdir())
-
-
-def test_download_offline_says_what_to_do(tmp_path):
-    with pytest.raises(PreconditionError, match=r"cannot download CIFAR-10 .* offline\? give --data DIR"):
-        download.fetch(tmp_path, url="http://127.0.0.1:9/cifar-10-python.tar.gz", timeout=3)

@@ -8,6 +8,12 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -97,12 +103,16 @@ def test_old_keras_cache_found_under_home(smoke_cli, folders, tmp_path):
     assert doc["dataset"]["path"] == str(folders["home"] / ".keras" / "datasets" / "cifar-10-batches-py")
 
 
+TF_START_UP_LINES = ("oneDNN custom operations", "absl::InitializeLog", "cpu_feature_guard", "cuInit")
+
+
 def test_report_for_people(smoke_cli):
-    done = smoke_cli("--synthetic", *FAST)
+    done = smoke_cli("--synthetic", *FAST, env={"TF_CPP_MIN_LOG_LEVEL": None})
     assert done.returncode == 0, done.stdout + done.stderr[-2000:]
     assert "SYNTHETIC DATA" in done.stdout and "images/sec" in done.stdout and "smoke test: PASS" in done.stdout
     assert "training: step 20/20" in done.stderr  # the progress, as lines on a non-terminal
     assert "WARNING: SYNTHETIC DATA" in done.stderr.split("training: step 1/")[0]  # said before training
+    assert not [line for line in done.stderr.splitlines() if any(words in line for words in TF_START_UP_LINES)]
 
 
 def test_hostile_pickle_exits_3_and_runs_nothing(run_setupkit, cifar, tmp_path):
@@ -125,10 +135,78 @@ def test_truncated_binary_batch_exits_3_naming_it(run_setupkit, cifar, tmp_path)
     assert str(path) in done.stderr and "not a whole number of 3073-byte records" in done.stderr
 
 
-@pytest.mark.parametrize("value", ["0,,2", "first", "1,1"])
+@pytest.mark.parametrize("value", ["0,,2", "first", "1,1", "\u0663"])
 def test_bad_gpus_value_is_a_usage_error(run_setupkit, value):
     done = run_setupkit("smoke-test", "--gpus", value, "--synthetic")
     assert done.returncode == 2 and "--gpus" in done.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--seed", "-1"], "'--seed': -1 is not in the range 0<=x<=4294967295"),
+    (["--seed", str(2**32)], "'--seed': 4294967296 is not in the range"),
+    (["--seed", "1e3"], "'--seed': '1e3' is not a valid"),
+    (["--steps", "9" * 30], "'--steps': " + "9" * 30 + " is not in the range 1<=x<=1000000"),
+    (["--warmup", "0"], "'--warmup': 0 is not in the range 1<=x<=100000"),
+    (["--epochs", "100000"], "'--epochs': 100000 is not in the range 1<=x<=1000"),
+    (["--batch-size", "1000000"], "'--batch-size': 1000000 is not in the range 1<=x<=65536"),
+    (["--batch-size", "0"], "'--batch-size': 0 is not in the range"),
+])
+def test_out_of_range_values_are_usage_errors(run_setupkit, args, expected):
+    done = run_setupkit("smoke-test", "--synthetic", *args)
+    assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--synthetic", "--batch-size", "20000"],
+     "--batch-size 20000 is more than the 10,000 training images; give --batch-size 10000 or less"),
+    (["--batch-size", "321"], "--batch-size 321 is more than the 320 training images; give --batch-size 320 or less"),
+])
+def test_a_batch_larger_than_the_training_set_is_a_usage_error(run_setupkit, cifar, tmp_path, args, expected):
+    folder = cifar.write_python_folder(tmp_path / "cifar-10-batches-py")
+    data = [] if "--synthetic" in args else ["--data", str(folder)]
+    started = time.monotonic()
+    done = run_setupkit("smoke-test", *data, *args)
+    assert done.returncode == 2 and done.stderr.strip() == f"setupkit: {expected}"
+    assert time.monotonic() - started < 30  # refused before the framework starts
+
+
+def test_gpus_not_on_this_host_exit_3_naming_what_is_there(run_setupkit):
+    """On this CPU host the framework sees no GPU 7; its start-up lines stay out of the one line's way."""
+    done = run_setupkit("smoke-test", "--gpus", "7", "--synthetic", "--json", env={"TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 3 and done.stdout == ""
+    assert done.stderr.splitlines()[-2].startswith("setupkit: --gpus 7: tensorflow sees 0 of the 1 GPU(s) asked "
+                                                   "for; this host")
+    assert done.stderr.splitlines()[-1].startswith("fix: run `setupkit doctor` to see why")
+
+
+def test_framework_start_up_lines_are_quiet_unless_the_user_set_the_level(smoke_cli):
+    """Both runs end after the framework started (--gpus 7 on a host without it): the same start, filtered or
+    not. The user's own TF_CPP_MIN_LOG_LEVEL=0 gets TensorFlow's lines, which proves the filter does the work."""
+    quiet = smoke_cli("--gpus", "7", "--synthetic", "--json", env={"TF_CPP_MIN_LOG_LEVEL": None})
+    loud = smoke_cli("--gpus", "7", "--synthetic", "--json", env={"TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert quiet.returncode == loud.returncode == 3
+    assert len(quiet.stderr.strip().splitlines()) == 3, quiet.stderr  # the synthetic note, the error, its fix
+    assert "oneDNN custom operations" in loud.stderr
+
+
+@pytest.mark.parametrize("numpy", [False, True], ids=["bare", "with-numpy"])
+def test_without_tensorflow_one_line_and_the_install_command(python_without_frameworks, numpy):
+    """A Python that has only setupkit's own dependencies (python -S with links to them; see conftest)."""
+    argv, env = python_without_frameworks(numpy)
+    done = subprocess.run([*argv, "smoke-test"], capture_output=True, text=True, timeout=60, env=env)
+    missing = "tensorflow and keras" if numpy else "tensorflow, keras and numpy"
+    assert done.returncode == 3 and done.stdout == "", done.stderr
+    assert done.stderr.splitlines() == [
+        "setupkit: smoke-test needs TensorFlow (or --backend jax|torch with that framework): "
+        f"{missing} are not installed for {sys.executable}",
+        "fix: pip install 'setupkit[tf]'"]
+
+
+def test_without_jax_the_fix_names_it(python_without_frameworks):
+    argv, env = python_without_frameworks(True)
+    done = subprocess.run([*argv, "smoke-test", "--backend", "jax"], capture_output=True, text=True, timeout=60,
+                          env=env)
+    assert done.returncode == 3 and done.stderr.splitlines()[-1] == "fix: pip install jax keras"
 
 
 def test_require_gpu_on_a_cpu_machine_fails_clearly(run_setupkit):
@@ -145,7 +223,7 @@ def test_missing_backend_framework_exits_3(run_setupkit):
     if missing is None:
         pytest.skip("both jax and torch are installed here: nothing is missing")
     done = run_setupkit("smoke-test", "--backend", missing, "--synthetic")
-    assert done.returncode == 3 and f"pip install {missing}" in done.stderr
+    assert done.returncode == 3 and f"fix: pip install {missing} keras" in done.stderr
 
 
 def test_compare_cpu_runs_the_cpu_in_a_subprocess(smoke_cli):
@@ -173,11 +251,54 @@ print(json.dumps({"scaling": scaling, "error": result.error, "losses": len(resul
 """
 
 
+def test_compare_cpu_child_is_bounded_by_its_timeout(monkeypatch):
+    """The CPU run goes through setupkit.process: cut at its timeout, its process group killed."""
+    from setupkit.smoke import dataset, runner
+
+    monkeypatch.setattr(runner, "COMPARE_CPU_TIMEOUT_S", 1)
+    started = time.monotonic()
+    found = runner.compare_cpu(runner.Options(), dataset.load(None, True, False, 0), 100.0, False, quiet=True)
+    assert found == {"error": "the CPU run took over 1 s; lower --steps"} and time.monotonic() - started < 10
+
+
+def _running_with(marker: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"smoke-test" in argv and marker.encode() in argv:
+            found.append(cmdline.parent.name)
+    return found
+
+
+def test_ctrl_c_during_compare_cpu_stops_its_child():
+    """Ctrl-C while the CPU run trains: the child's process group is killed before the interruption goes on."""
+    from setupkit.smoke import dataset, runner
+
+    seed = "424242"  # marks the child's command line
+    timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.compare_cpu(runner.Options(seed=int(seed)), dataset.load(None, True, False, 0), 1.0, False, True)
+    finally:
+        timer.cancel()
+    assert _running_with(seed) == []
+
+
+def test_compare_cpu_child_quiets_itself_as_the_parent_did(monkeypatch):
+    from setupkit.smoke import runner
+
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    assert "TF_CPP_MIN_LOG_LEVEL" not in runner.cpu_environment(quiet=True)  # set by us: the child decides again
+    assert runner.cpu_environment(quiet=False)["TF_CPP_MIN_LOG_LEVEL"] == "3"  # the user's: passed on
+    assert runner.cpu_environment(quiet=True)["CUDA_VISIBLE_DEVICES"] == "-1"
+
+
 def test_mirrored_strategy_scaling_on_two_logical_cpus(tmp_path):
     """The multi-GPU path (OneDevice, then MirroredStrategy), run on two logical CPU devices."""
-    import subprocess
-    import sys
-
     done = subprocess.run([sys.executable, "-c", SCALING_SCRIPT], capture_output=True, text=True, timeout=240,
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert done.returncode == 0, done.stderr[-3000:]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
+import os
 
 import pytest
 
@@ -70,9 +73,82 @@ def test_keras_loaded_on_another_backend_is_refused():
 
 def test_missing_framework_names_the_install_command(monkeypatch):
     monkeypatch.setattr(backend.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(SetupkitError, match="pip install torch") as error:
+    with pytest.raises(SetupkitError, match=r"^smoke-test needs TensorFlow \(or --backend jax\|torch with that "
+                                            r"framework\): torch, keras and numpy are not installed") as error:
         backend.require_framework("torch")
+    assert error.value.exit_code == 3 and error.value.hint == "pip install torch keras"
+
+
+def test_an_empty_folder_left_by_an_uninstall_is_not_an_installed_framework(tmp_path, monkeypatch):
+    (tmp_path / "tensorflow").mkdir()  # what `pip uninstall` can leave: importable, as an empty namespace package
+    namespace = importlib.machinery.PathFinder.find_spec("tensorflow", [str(tmp_path)])
+    assert namespace is not None
+    real = importlib.util.find_spec
+    monkeypatch.setattr(backend.importlib.util, "find_spec",
+                        lambda name: namespace if name == "tensorflow" else real(name))
+    with pytest.raises(SetupkitError, match="tensorflow is not installed") as error:
+        backend.require_framework("tensorflow")
+    assert error.value.hint == "pip install 'setupkit[tf]'"
+
+
+def test_quiet_unless_the_user_chose_a_log_level():
+    environ = {}
+    assert backend.prepare_environment("tensorflow", "all", True, environ) is True
+    assert environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
+    chosen = {"TF_CPP_MIN_LOG_LEVEL": "0"}
+    assert backend.prepare_environment("tensorflow", "all", True, chosen) is False
+    assert chosen["TF_CPP_MIN_LOG_LEVEL"] == "0"
+
+
+@pytest.mark.parametrize("line, dropped", [
+    ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR", True),
+    ("I0000 00:00:1796115853.984146   10233 port.cc:153] oneDNN custom operations are on.", True),
+    ("E0000 00:00:1718392474.370713     806 cuda_driver.cc:152] failed call to cuInit: UNKNOWN ERROR (303)", True),
+    ("2024-05-01 10:00:00.123456: I tensorflow/core/util/port.cc:113] oneDNN custom operations are on.", True),
+    ("F0000 00:00:1718392474.370713     806 cpu_feature_guard.cc:37] compiled to use AVX instructions", False),
+    ("Traceback (most recent call last):", False),
+    ("ImportError: libcudart.so.12: cannot open shared object file", False),
+])
+def test_only_the_frameworks_own_log_lines_are_filtered(line, dropped):
+    assert bool(backend.NATIVE_LOG_LINE.match(line)) is dropped
+
+
+def test_filtered_stderr_drops_log_lines_and_passes_the_rest(capfd):
+    with backend.filtered_native_stderr(True):
+        os.write(2, b"I0000 00:00:1796115853.984146   10233 port.cc:153] oneDNN custom operations are on.\n"
+                    b"a line for people\n")
+    assert capfd.readouterr().err == "a line for people\n"
+
+
+def test_gpu_names_come_from_the_drivers_proc_files(tmp_path):
+    for bus, model in (("0000:01:00.0", "NVIDIA H100 80GB HBM3"), ("0000:02:00.0", "NVIDIA L4\x1b[2J")):
+        (tmp_path / "gpus" / bus).mkdir(parents=True)
+        (tmp_path / "gpus" / bus / "information").write_text(f"Model: \t\t {model}\nIRQ:   42\n")
+    assert references.nvidia_gpus_on_host(tmp_path / "gpus", tmp_path) == ["NVIDIA H100 80GB HBM3",
+                                                                             "NVIDIA L4\\x1b[2J"]
+    (tmp_path / "dev").mkdir()
+    for name in ("nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm"):
+        (tmp_path / "dev" / name).touch()
+    assert references.nvidia_gpus_on_host(tmp_path / "absent", tmp_path / "dev") == ["NVIDIA GPU"] * 2
+
+
+def test_an_index_past_the_hosts_gpus_is_refused_before_the_framework():
+    with pytest.raises(SetupkitError, match=r"^--gpus 0,7: no GPU 7 on this host; this host has 2 NVIDIA GPU\(s\): "
+                                            r"0 NVIDIA H100, 1 NVIDIA H100$") as error:
+        backend.refuse_absent_gpus("0,7", ["NVIDIA H100"] * 2)
+    assert error.value.exit_code == 3 and error.value.hint == "give --gpus with indices 0 to 1, or --gpus all"
+    backend.refuse_absent_gpus("0,1", ["NVIDIA H100"] * 2)
+    backend.refuse_absent_gpus(UUID, ["NVIDIA H100"])  # a UUID is for the framework to resolve
+    backend.refuse_absent_gpus("7", [])  # no driver entries (WSL shows none): the framework decides
+
+
+def test_fewer_gpus_seen_than_named_is_refused():
+    gpu = {"type": "GPU", "name": "NVIDIA H100", "index": 0}
+    with pytest.raises(SetupkitError, match=r"^--gpus 0,1: tensorflow sees 1 of the 2 GPU\(s\) asked for") as error:
+        backend.refuse_unseen_gpus("0,1", "tensorflow", [gpu], ["NVIDIA H100"] * 2)
     assert error.value.exit_code == 3
+    backend.refuse_unseen_gpus("all", "tensorflow", [{"type": "CPU", "name": "x", "index": 0}], [])
+    backend.refuse_unseen_gpus("0", "tensorflow", [gpu], ["NVIDIA H100"])
 
 
 @pytest.mark.parametrize("name, device_class", [("NVIDIA H100 80GB HBM3", "h100"),

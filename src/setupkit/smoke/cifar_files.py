@@ -3,7 +3,8 @@
 ``cifar-10-batches-py``: pickled dicts with ``b'data'`` (N x 3072 uint8: 1024 red, 1024 green, 1024 blue values,
 each plane row-major) and ``b'labels'``. ``cifar-10-batches-bin``: records of 1 label byte + 3072 pixel bytes.
 
-Size rule: an official batch holds 10,000 records (a .bin file of exactly 30,730,000 bytes). Smaller folders
+Size rule: an official batch holds 10,000 records (a .bin file of exactly 30,730,000 bytes), and no batch may
+hold more: a file's size is checked before it is read, so a sparse 2 GB file costs nothing. Smaller folders
 (a subset, or test files) are accepted when every batch is a whole number of records, at least one, and all
 batches of the folder hold the same number of records; so a file cut short, on a record boundary or not, is
 refused. Any label above 9 is refused. Every error names the file and exits 3.
@@ -16,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from setupkit.bounded import BoundError, read_regular_file
 from setupkit.errors import PreconditionError
-from setupkit.smoke.safe_pickle import load_batch_dict
+from setupkit.smoke.safe_pickle import MAX_RECORDS, PIXELS, load_batch
 
-PIXELS = 32 * 32 * 3
 RECORD = 1 + PIXELS
-OFFICIAL_RECORDS = 10_000
+OFFICIAL_RECORDS = MAX_RECORDS
 TRAIN_BATCHES = 5
 
 
@@ -44,8 +45,13 @@ def check_labels(labels: np.ndarray, path: Path) -> None:
 
 
 def read_binary_batch(path: Path) -> Split:
-    """One ``*.bin`` batch: a whole number of 3073-byte records, read with one ``frombuffer``."""
-    raw = _read(path)
+    """One ``*.bin`` batch: at most 10,000 whole 3073-byte records (its size checked before it is read), read
+    with one ``frombuffer``."""
+    try:
+        raw = read_regular_file(path, OFFICIAL_RECORDS * RECORD)
+    except BoundError as error:
+        raise PreconditionError(f"{path}: not a CIFAR-10 binary batch: it {error} (an official batch is "
+                                f"{OFFICIAL_RECORDS:,} records of {RECORD} bytes)") from None
     if not raw or len(raw) % RECORD:
         raise PreconditionError(f"{path}: malformed CIFAR-10 binary batch: {len(raw)} bytes is not a whole number "
                                 f"of {RECORD}-byte records (an official batch is {OFFICIAL_RECORDS * RECORD:,} bytes)")
@@ -56,33 +62,9 @@ def read_binary_batch(path: Path) -> Split:
 
 
 def read_python_batch(path: Path) -> Split:
-    """One pickled batch, through the restricted unpickler."""
-    batch = load_batch_dict(path)
-    data, labels = batch.get(b"data"), batch.get(b"labels")
-    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != PIXELS:
-        shape = getattr(data, "shape", None)
-        raise PreconditionError(f"{path}: malformed CIFAR-10 batch: b'data' must be a uint8 N x {PIXELS} array "
-                                f"(found {type(data).__name__} {shape})")
-    if not isinstance(labels, (list, np.ndarray)) or len(labels) != len(data) or not len(data):
-        raise PreconditionError(f"{path}: malformed CIFAR-10 batch: b'labels' must list one label per image "
-                                f"({len(data)} images)")
-    label_array = _labels_array(labels, path)
-    check_labels(label_array, path)
-    return Split(to_channels_last(data), label_array)
-
-
-def _labels_array(labels, path: Path) -> np.ndarray:
-    array = np.asarray(labels)
-    if array.dtype.kind not in "iu" or array.ndim != 1 or (array.size and int(array.min()) < 0):
-        raise PreconditionError(f"{path}: malformed CIFAR-10 batch: b'labels' must be integers 0-9")
-    return array.astype(np.uint8)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise PreconditionError(f"{path}: cannot read it ({error.strerror})") from None
+    """One pickled batch, through the restricted unpickler (which checks its structure and bounds)."""
+    data, labels = load_batch(path)
+    return Split(to_channels_last(data), np.array(labels, dtype=np.uint8))
 
 
 @dataclass(frozen=True)
@@ -100,9 +82,9 @@ BINARY = Layout("cifar-10-binary", tuple(f"data_batch_{i}.bin" for i in range(1,
 
 def read_folder(folder: Path, layout: Layout) -> tuple[Split, Split]:
     """The training batches present (data_batch_1 at least) and the test batch of one layout's folder."""
-    names = [name for name in layout.train_names if (folder / name).is_file()]
+    names = [name for name in layout.train_names if (folder / name).exists()]
     for required in (layout.train_names[0], layout.test_name):
-        if not (folder / required).is_file():
+        if not (folder / required).exists():
             raise PreconditionError(f"{folder / required}: missing; a CIFAR-10 folder holds "
                                     f"{', '.join(layout.train_names)} and {layout.test_name}")
     batches = {folder / name: layout.reader(folder / name) for name in [*names, layout.test_name]}

@@ -1,4 +1,7 @@
-"""Where CIFAR-10 is on this machine: a folder the user named, or a Keras cache.
+"""Where CIFAR-10 is on this machine: a folder the user named, setupkit's cache, or a Keras cache.
+
+setupkit downloads into ``$SETUPKIT_CACHE_DIR`` when it is set, else into Keras' own datasets folder (where
+tf.keras' ``cifar10.load_data()`` looks too): one copy serves both.
 
 The Keras cache root is ``$KERAS_HOME``, else ``~/.keras``, else ``/tmp/.keras`` (Keras' own order), with
 ``datasets/`` below it. Older tf.keras unpacked ``datasets/cifar-10-batches-py``; Keras 3.15 unpacks
@@ -16,6 +19,7 @@ from setupkit.errors import PreconditionError
 from setupkit.smoke.cifar_files import BINARY, PYTHON, Layout
 
 FOLDER_NAMES = {"cifar-10-batches-py": PYTHON, "cifar-10-batches-bin": BINARY}
+CACHE_VARIABLE = "SETUPKIT_CACHE_DIR"
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class Found:
 def layout_of(folder: Path) -> Layout | None:
     """The layout whose first training batch this folder holds."""
     for layout in (PYTHON, BINARY):
-        if (folder / layout.train_names[0]).is_file():
+        if (folder / layout.train_names[0]).exists():
             return layout
     return None
 
@@ -57,11 +61,39 @@ def from_user(data_dir: str) -> Found:
 
 def keras_home(environ: dict[str, str] | None = None) -> Path:
     """Keras' cache root, in Keras' order: $KERAS_HOME, ~/.keras if writable, else /tmp/.keras."""
-    environ = os.environ if environ is None else environ
+    return _own_keras_home(os.environ if environ is None else environ) or Path("/tmp/.keras")
+
+
+def _own_keras_home(environ) -> Path | None:
+    """$KERAS_HOME or ~/.keras; None where Keras would fall back to /tmp/.keras."""
     if environ.get("KERAS_HOME"):
         return Path(environ["KERAS_HOME"])
     home = Path(environ.get("HOME") or os.path.expanduser("~"))
-    return home / ".keras" if os.access(home, os.W_OK) or (home / ".keras").is_dir() else Path("/tmp/.keras")
+    return home / ".keras" if os.access(home, os.W_OK) or (home / ".keras").is_dir() else None
+
+
+def download_dir(environ: dict[str, str] | None = None) -> Path:
+    """Where a download goes: $SETUPKIT_CACHE_DIR, else Keras' datasets folder. Never Keras' /tmp/.keras
+    fallback: any local user could have put a link there first."""
+    environ = os.environ if environ is None else environ
+    if environ.get(CACHE_VARIABLE):
+        return Path(environ[CACHE_VARIABLE]).expanduser()
+    home = _own_keras_home(environ)
+    if home is None:
+        raise PreconditionError("no writable cache folder for the CIFAR-10 download (this home folder is "
+                                "read-only and KERAS_HOME is not set)",
+                                hint=f"set {CACHE_VARIABLE} to a writable folder, or give --data DIR")
+    return home / "datasets"
+
+
+def in_caches(environ: dict[str, str] | None = None) -> Found | None:
+    """A copy setupkit downloaded before ($SETUPKIT_CACHE_DIR), else one in Keras' cache."""
+    environ = os.environ if environ is None else environ
+    if environ.get(CACHE_VARIABLE):
+        found = in_folder(Path(environ[CACHE_VARIABLE]).expanduser())
+        if found:
+            return Found(found.folder, found.layout, "setupkit-cache")
+    return in_keras_cache(environ)
 
 
 def in_keras_cache(environ: dict[str, str] | None = None) -> Found | None:

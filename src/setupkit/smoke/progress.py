@@ -1,10 +1,11 @@
-"""Training progress for people: a rich bar with the loss and images/sec on a terminal, a line every tenth
-of the run otherwise (logs, CI), nothing under --json."""
+"""Progress for people, on stderr: the download and the training as a rich bar on a terminal, a line every
+tenth otherwise (logs, CI); under --json the notes only (stdout holds the JSON)."""
 
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TransferSpeedColumn)
 
 
 class Silent:
@@ -17,6 +18,12 @@ class Silent:
     def update(self, step: int, loss: float, images_per_sec: float | None) -> None:
         pass
 
+    def start_download(self, total_bytes: int | None, label: str) -> None:
+        pass
+
+    def downloaded(self, done_bytes: int) -> None:
+        pass
+
     def finish(self) -> None:
         pass
 
@@ -26,7 +33,8 @@ def _rate(images_per_sec: float | None) -> str:
 
 
 class Loud(Silent):
-    """Says notes at once, in bold, so that nobody reads a synthetic run as a CIFAR-10 one."""
+    """Says notes at once, in bold, so that nobody reads a synthetic run as a CIFAR-10 one (under --json too:
+    they go to stderr)."""
 
     def __init__(self, console: Console):
         self.console = console
@@ -49,6 +57,17 @@ class Lines(Loud):
             self.console.print(f"{self.label}: step {step}/{self.total}  loss {loss:.4f}  {_rate(images_per_sec)}",
                                markup=False, highlight=False)
 
+    def start_download(self, total_bytes: int | None, label: str) -> None:
+        self.total, self.label, self.tenth = total_bytes, label, 0
+        self.console.print(f"{label}: {_size(total_bytes)}", markup=False, highlight=False)
+
+    def downloaded(self, done_bytes: int) -> None:
+        tenth = done_bytes * 10 // self.total if self.total else 0
+        if tenth > self.tenth:
+            self.tenth = tenth
+            self.console.print(f"{self.label}: {_size(done_bytes)} of {_size(self.total)}", markup=False,
+                               highlight=False)
+
 
 class Bar(Loud):
     def __init__(self, console: Console):
@@ -64,13 +83,26 @@ class Bar(Loud):
     def update(self, step: int, loss: float, images_per_sec: float | None) -> None:
         self.progress.update(self.task, completed=step, loss=f"{loss:.4f}", rate=_rate(images_per_sec))
 
+    def start_download(self, total_bytes: int | None, label: str) -> None:
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                 TransferSpeedColumn(), TimeElapsedColumn(), console=self.console, transient=False)
+        self.task = self.progress.add_task(label, total=total_bytes)
+        self.progress.start()
+
+    def downloaded(self, done_bytes: int) -> None:
+        self.progress.update(self.task, completed=done_bytes)
+
     def finish(self) -> None:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
 
 
+def _size(count: int | None) -> str:
+    return "size unknown" if count is None else f"{count / 1e6:,.1f} MB"
+
+
 def progress_for(json_output: bool, console: Console) -> Silent:
     if json_output:
-        return Silent()
+        return Loud(console)
     return Bar(console) if console.is_terminal else Lines(console)

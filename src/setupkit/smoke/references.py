@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from setupkit.bounded import BoundError, printable, read_regular_file
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -63,13 +65,29 @@ def _summary(ratio: float | None, reference: Reference) -> str:
 
 def nvidia_gpu_on_host(proc: Path = Path("/proc/driver/nvidia/gpus"), dev: Path = Path("/dev")) -> int:
     """How many NVIDIA GPUs the driver shows (its /proc folders, else /dev/nvidiaN nodes); no NVML needed."""
+    return len(nvidia_gpus_on_host(proc, dev))
+
+
+def nvidia_gpus_on_host(proc: Path = Path("/proc/driver/nvidia/gpus"), dev: Path = Path("/dev")) -> list[str]:
+    """The model name of each NVIDIA GPU the driver shows, in PCI order (its /proc folders, else "NVIDIA GPU"
+    for each /dev/nvidiaN node)."""
     try:
-        count = sum(1 for entry in proc.iterdir() if entry.is_dir())
+        folders = sorted(entry for entry in proc.iterdir() if entry.is_dir())
     except OSError:
-        count = 0
-    if count:
-        return count
+        folders = []
+    if folders:
+        return [_model_name(folder / "information") for folder in folders]
     try:
-        return sum(1 for entry in dev.glob("nvidia[0-9]*"))
+        return ["NVIDIA GPU" for entry in dev.glob("nvidia[0-9]*") if entry.name[6:].isdigit()]
     except OSError:
-        return 0
+        return []
+
+
+def _model_name(information: Path) -> str:
+    """The ``Model:`` line of the driver's information file (bounded: /proc is read like any other input)."""
+    try:
+        text = read_regular_file(information, 64 * 1024).decode("utf-8", "replace")
+    except BoundError:
+        return "NVIDIA GPU"
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Model:")), "")
+    return printable(model[:100], keep_newlines=False) or "NVIDIA GPU"

@@ -3,21 +3,22 @@ comparison, the references and the verdict. The CLI renders the document; nothin
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 
-from setupkit.errors import SetupkitError
-from setupkit.exitcodes import USAGE
+from setupkit import process
+from setupkit.bounded import finite_number, loads_json, printable
+from setupkit.errors import UsageError
 from setupkit.smoke import backend as backends
 from setupkit.smoke import dataset as datasets
 from setupkit.smoke import references, trainer, verdict
 
 SCHEMA = "setupkit-smoke-test/1"
 COMPARE_CPU_TIMEOUT_S = 900
+CHILD_OUTPUT_BYTES = 1024 * 1024
+"""The CPU run prints one JSON document of a few KiB; anything past this is not it."""
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Options:
     batch_size: int = 128
     data: str | None = None
     synthetic: bool = False
-    download: bool = False
+    download: bool = True
     seed: int = 0
     compare_cpu: bool = False
     require_gpu: bool = False
@@ -40,37 +41,49 @@ class Options:
 
 def run_smoke(options: Options, progress) -> dict:
     started = time.perf_counter()
+    backends.refuse_other_loaded_backend(options.backend)
+    host_gpus = references.nvidia_gpus_on_host()
+    backends.refuse_absent_gpus(options.gpus, host_gpus)
+    quiet = backends.prepare_environment(options.backend, options.gpus, options.memory_growth)
     data = load_data(options, progress)
-    keras, devices = start_framework(options)
+    keras, devices = start_framework(options, quiet, host_gpus)
     gpus = [d for d in devices if d["type"] == "GPU"]
     document = base_document(options, data, devices, keras)
     if options.require_gpu and not gpus:
-        return verdict.refuse_without_gpu(document, options.backend, references.nvidia_gpu_on_host())
+        return verdict.refuse_without_gpu(document, options.backend, len(host_gpus))
     main, scaling = train(options, data, gpus, progress)
     document.update(result_fields(main, scaling, options, data, devices, gpus))
     if options.compare_cpu:
-        document["compare_cpu"] = compare_cpu(options, data, main.images_per_sec, main.on_gpu)
-    verdict.decide(document, main, options, references.nvidia_gpu_on_host())
+        document["compare_cpu"] = compare_cpu(options, data, main.images_per_sec, main.on_gpu, quiet)
+    verdict.decide(document, main, options, len(host_gpus))
     document["wall_seconds"] = round(time.perf_counter() - started, 1)
     return document
 
 
 def load_data(options: Options, progress):
-    """The environment first (nothing may import the framework before it), then the data: bad data exits 3
-    before the framework's slow start."""
-    backends.refuse_other_loaded_backend(options.backend)
-    backends.prepare_environment(options.backend, options.gpus, options.memory_growth)
-    backends.require_framework(options.backend)
-    data = datasets.load(options.data, options.synthetic, options.download, options.seed)
+    """The data before the framework's slow start: bad data exits 3, and a batch larger than the training set
+    exits 2, in seconds."""
+    data = datasets.load(options.data, options.synthetic, options.download, options.seed, progress)
+    refuse_batch_over_data(options.batch_size, 1, len(data.train.labels))
     if data.note:
         progress.note(data.note)
     return data
 
 
-def start_framework(options: Options):
-    """Import Keras on the chosen backend; its devices; the mixed-precision policy those devices want."""
-    keras = backends.import_keras(options.backend, options.memory_growth)
-    devices = backends.list_devices(options.backend)
+def refuse_batch_over_data(batch_size: int, replicas: int, train_images: int) -> None:
+    """A batch must come from distinct images: a batch larger than the training set repeats them, and measures
+    nothing the user asked for (no silent clamping: the figure would not be for the batch asked)."""
+    if batch_size * replicas > train_images:
+        per_gpu = f" x {replicas} GPUs" if replicas > 1 else ""
+        raise UsageError(f"--batch-size {batch_size}{per_gpu} is more than the {train_images:,} training images; "
+                         f"give --batch-size {max(1, train_images // replicas)} or less")
+
+
+def start_framework(options: Options, quiet: bool, host_gpus: list[str]):
+    """Import Keras on the chosen backend; its devices, which must include the GPUs --gpus named; the
+    mixed-precision policy those devices want."""
+    keras, devices = backends.start(options.backend, options.memory_growth, quiet)
+    backends.refuse_unseen_gpus(options.gpus, options.backend, devices, host_gpus)
     if options.mixed_precision:
         on_gpu = any(d["type"] == "GPU" for d in devices)
         keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
@@ -102,12 +115,13 @@ def timed_steps(options: Options, train_images: int, replicas: int) -> int:
         return options.steps
     steps = options.epochs * (train_images // (options.batch_size * replicas)) - options.warmup
     if steps < 1:
-        raise SetupkitError(f"--epochs {options.epochs}: fewer steps than the {options.warmup} warm-up ones on "
-                            f"{train_images} images; raise --epochs or lower --warmup", exit_code=USAGE)
+        raise UsageError(f"--epochs {options.epochs}: fewer steps than the {options.warmup} warm-up ones on "
+                         f"{train_images} images; raise --epochs or lower --warmup")
     return steps
 
 
 def plan_for(options: Options, data, replicas: int = 1, strategy=None, label: str = "training"):
+    refuse_batch_over_data(options.batch_size, replicas, len(data.train.labels))
     steps = timed_steps(options, len(data.train.labels), replicas)
     return trainer.RunPlan(options.backend, options.batch_size, options.warmup, steps, options.seed, strategy,
                            replicas, label)
@@ -159,21 +173,39 @@ def _round(value, digits: int = 1):
     return None if value is None else round(float(value), digits)
 
 
-def compare_cpu(options: Options, data, gpu_images_per_sec: float | None, on_gpu: bool) -> dict:
+def compare_cpu(options: Options, data, gpu_images_per_sec: float | None, on_gpu: bool, quiet: bool) -> dict:
     """The same smoke test on the CPU, in a fresh process with every GPU hidden; the GPU:CPU ratio."""
     argv = [sys.executable, "-m", "setupkit", "smoke-test", *cpu_arguments(options, data)]
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", NO_COLOR="1")
-    try:
-        child = subprocess.run(argv, capture_output=True, text=True, timeout=COMPARE_CPU_TIMEOUT_S, env=env)
-        cpu = json.loads(child.stdout)["images_per_sec"]
-    except subprocess.TimeoutExpired:
+    child = process.run(argv, timeout=COMPARE_CPU_TIMEOUT_S, env=cpu_environment(quiet),
+                        max_output=CHILD_OUTPUT_BYTES)
+    if child.timed_out:
         return {"error": f"the CPU run took over {COMPARE_CPU_TIMEOUT_S} s; lower --steps"}
-    except (ValueError, KeyError, TypeError):
-        return {"error": f"the CPU run failed: {(child.stderr.strip().splitlines() or ['no output'])[-1]}"}
-    ratio = round(gpu_images_per_sec / cpu, 2) if gpu_images_per_sec and cpu else None
+    cpu = _images_per_sec(child.stdout)
+    if cpu is None:
+        why = child.signal_name or (child.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"the CPU run failed: {printable(why[:300], keep_newlines=False)}"}
+    ratio = round(gpu_images_per_sec / cpu, 2) if gpu_images_per_sec else None
     note = None if on_gpu else "no GPU trained: both runs were on the CPU, so the ratio only shows the noise"
     return {"cpu_images_per_sec": cpu, "gpu_to_cpu": ratio, "reference_gpu_to_cpu": references.GPU_TO_CPU_RATIO,
             "note": note}
+
+
+def cpu_environment(quiet: bool) -> dict[str, str]:
+    """This run's environment with every GPU hidden; a log level this run set for itself is left out, so that
+    the child quiets its own start the same way."""
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", NO_COLOR="1")
+    if quiet:
+        env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return env
+
+
+def _images_per_sec(stdout: str) -> float | None:
+    try:
+        document = loads_json(stdout)
+    except ValueError:
+        return None
+    value = finite_number(document.get("images_per_sec")) if isinstance(document, dict) else None
+    return value if value and value > 0 else None
 
 
 def cpu_arguments(options: Options, data) -> list[str]:
