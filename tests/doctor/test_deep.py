@@ -46,11 +46,20 @@ def test_cpu_log_line_in_every_known_form(stderr, instructions, starts):
 
 def test_real_tensorflow_on_this_machine():
     if importlib.util.find_spec("tensorflow") is None:  # looked up, not imported: this process stays light
-        pytest.skip("TensorFlow is not installed (the test extra installs tensorflow-cpu)")
+        pytest.skip("TensorFlow is not installed (the test extra installs it)")
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        distribution("tensorflow-cpu")
+        cpu_only = True
+    except PackageNotFoundError:
+        cpu_only = False
     facts = run_deep_probe(timeout=120)
     assert facts["tfprobe.status"] == "ok", facts["tfprobe.error"]
     assert facts["tfprobe.version"].startswith("2.")
-    assert facts["tfprobe.built_with_cuda"] is False
+    # PyPI's tensorflow wheel for Linux is built with CUDA (it loads the pip CUDA wheels when they are there);
+    # tensorflow-cpu is not.
+    assert facts["tfprobe.built_with_cuda"] is (not cpu_only)
     assert facts["tfprobe.gpus"] == [] and facts["tfprobe.gpu_count"] == 0
     assert facts["tfprobe.cpu_op_ok"] is True
     assert "rebuild TensorFlow with the appropriate compiler flags" in facts["tfprobe.cpu_log"]
