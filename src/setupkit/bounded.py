@@ -165,3 +165,17 @@ def printable(text: str, keep_newlines: bool = True) -> str:
 
     cleaned = _UNPRINTABLE.sub(show, text)
     return cleaned if keep_newlines else cleaned.replace("\n", "\\n")
+
+
+MAX_LINE_SHOWN = 4000
+"""Characters of one value on the terminal: a report line of megabytes costs seconds to wrap and says nothing
+more (the JSON output keeps the whole value)."""
+
+
+def one_line(value: object, limit: int = MAX_LINE_SHOWN) -> str:
+    """``value`` as one terminal-safe line: ``printable`` with newlines shown as \\n, cut past ``limit``
+    characters with the length it had."""
+    text = str(value)
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(text):,} characters)"
+    return printable(text, keep_newlines=False)

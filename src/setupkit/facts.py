@@ -31,7 +31,9 @@ FACTS: dict[str, str] = {
     "cpu.flags": "CPU flags as /proc/cpuinfo lists them (sse4_1, sse4_2, avx, avx2, fma, avx512f ...)",
     # -- GPU and driver --------------------------------------------------------------------------------------
     "gpu.count": "NVIDIA GPUs: NVML's count, or NVIDIA display-class PCI devices when no driver answers",
-    "gpu.names": "GPU names (NVML, else the driver's /proc information, else the PCI id)",
+    "gpu.names": "GPU names (NVML, else the driver's /proc information, else the PCI id); null for a GPU NVML "
+    "could not name",
+    "gpu.errors": "per GPU, why NVML could not read it (could not open this GPU), null for one it read (NVML)",
     "gpu.pci_ids": "vendor:device PCI ids of the NVIDIA GPUs (10de:1b06); null when a GPU has no PCI device "
     "to match (WSL)",
     "gpu.uuids": "GPU UUIDs from NVML (GPU-...), for CUDA_VISIBLE_DEVICES given by UUID",
@@ -45,7 +47,9 @@ FACTS: dict[str, str] = {
     "else NVML's",
     "driver.userspace_version": "the user-space driver's version (NVML, else the libnvidia-ml.so.X name)",
     "driver.open_kernel_module": "true when the loaded module is NVIDIA's open kernel module, null when none is",
-    "driver.nvml_error": "NVML's error class when it could not start (NVMLError_LibRmVersionMismatch ...), else null",
+    "driver.nvml_error": "NVML's error class when it could not start (NVMLError_LibRmVersionMismatch ...), or "
+                         "NVMLError_ProbeCrashed / ProbeTimedOut / ProbeFailed when the child process asking it "
+                         "crashed, hung or answered garbage; else null",
     "driver.cuda_max": "highest CUDA version the driver supports (13.0)",
     "nouveau.loaded": "the nouveau kernel module is loaded",
     "nouveau.blacklisted": "a modprobe.d file or the kernel command line blacklists nouveau",
@@ -73,6 +77,8 @@ FACTS: dict[str, str] = {
     "pip.version": "pip's version in that interpreter",
     "tensorflow.version": "installed TensorFlow (tensorflow, tensorflow-cpu ...) from package metadata, no import",
     "tensorflow.package": "which distribution provides it (tensorflow, tensorflow-cpu, tf-nightly ...)",
+    "tensorflow.distributions": "every TensorFlow distribution installed, {name: version}: two (tensorflow and "
+                                "tensorflow-cpu) overwrite each other's files in one site-packages",
     # -- environment -----------------------------------------------------------------------------------------
     "env.cuda_visible_devices": "CUDA_VISIBLE_DEVICES as set, null when unset",
     "env.tf_force_gpu_allow_growth": "TF_FORCE_GPU_ALLOW_GROWTH as set, null when unset",

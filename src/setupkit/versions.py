@@ -1,25 +1,39 @@
 """Version strings as the tools print them ("580.159.04", "13.0", "2.21.0rc1", "9.3.0.75"), compared leniently.
 
 ``packaging.version`` does the comparing; what it refuses (a vendor suffix such as "535.54.03-server") is cut to
-its leading dotted number first, so that a driver string never makes a check crash.
+its leading dotted number first, so that a driver string never makes a check crash. Anything that is not text
+of a plausible length made of ASCII digits (a list, NaN, '²', Arabic-Indic digits, a 5000-digit number) is no
+version: None, never an exception.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
 from packaging.version import InvalidVersion, Version
 
-_LEADING_NUMBER = re.compile(r"\d+(?:\.\d+)*")
+MAX_LENGTH = 64
+"""Longer than any version a tool prints ("13.580.159.04", "535.54.03-server", "2.21.0rc1+cu118"); a longer
+text is no version, and parsing it would cost more than it is worth."""
+
+_LEADING_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+
+
+def parse(text: object) -> Version | None:
+    """A comparable version, or None when ``text`` holds no version at all."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        return None
+    if isinstance(text, float) and not math.isfinite(text):
+        return None
+    return _parse_text(str(text).strip())
 
 
 @lru_cache(maxsize=1024)
-def parse(text: object) -> Version | None:
-    """A comparable version, or None when ``text`` holds no version at all."""
-    if text is None or isinstance(text, bool):
+def _parse_text(raw: str) -> Version | None:
+    if not raw or len(raw) > MAX_LENGTH:
         return None
-    raw = str(text).strip()
     try:
         return Version(raw)
     except InvalidVersion:

@@ -1,7 +1,9 @@
-"""Every required check, with a passing and a non-passing case on snapshot fixtures (the shared H100 capture, the
+"""Every required check, with a passing and a non-passing case on snapshot fixtures (the real H100 capture, the
 scenario snapshots, and variants of them with one JSON file rewritten)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -12,12 +14,13 @@ REQUIRED = [
     "driver.installed", "driver.version-mismatch", "driver.cuda-compat", "cuda.toolkit", "cudnn.present",
     "display.manager-running", "secureboot.enabled", "python.supported", "pip.outdated", "tensorflow.installed",
     "tensorflow.cuda-compat", "gpu.memory-held", "env.cuda-visible-devices", "reboot.required",
-    "python.externally-managed",
+    "python.externally-managed", "tensorflow.distributions",
 ]
 
 ON_SCENARIOS = [
     # (check, scenario, expected status)
     ("os.supported", "h100", "pass"),
+    ("tensorflow.distributions", "h100", "pass"),
     ("os.supported", "centos7-no-avx", "warn"),
     ("os.supported", "ubuntu1404-upstart-lightdm", "warn"),
     ("host.wsl", "h100", "pass"),
@@ -90,6 +93,7 @@ NON_PASSING_VARIANTS = {
     "driver.cuda-compat": "test_toolkit_newer_than_the_driver_fails",
     "tensorflow.cuda-compat": "test_tensorflow_needing_a_cuda_nobody_provides_fails",
     "python.externally-managed": "test_a_python_the_distribution_manages_warns_with_a_venv_fix",
+    "tensorflow.distributions": "test_two_tensorflow_distributions_in_one_environment_warn",
 }
 
 
@@ -231,3 +235,26 @@ def test_gpu_memory_held_by_another_process_variant(variant):
     assert finding.status == "warn"
     assert "pid 4242" in finding.message
     assert "export TF_FORCE_GPU_ALLOW_GROWTH=true" in finding.fix["commands"]
+
+
+def test_two_tensorflow_distributions_in_one_environment_warn(variant, run_setupkit):
+    def both(python):
+        python["packages"]["tensorflow"] = "2.21.0"
+        python["packages"]["tensorflow-cpu"] = "2.21.0"
+
+    path = variant("h100", "python.json", both)
+    facts = snapshot_facts(path)
+    assert facts["tensorflow.distributions"] == {"tensorflow": "2.21.0", "tensorflow-cpu": "2.21.0"}
+    finding = verdict("tensorflow.distributions", facts)
+    assert finding.status == "warn"
+    assert "tensorflow=2.21.0, tensorflow-cpu=2.21.0" in finding.message
+    result = run_setupkit("doctor", "--snapshot", str(path), "--only", "tensorflow.distributions", "--json")
+    document = json.loads(result.stdout)
+    assert document["findings"][0]["fix"]["commands"][0].endswith(
+        "-m pip uninstall -y tensorflow tensorflow-cpu tensorflow-gpu tf-nightly tf-nightly-cpu intel-tensorflow")
+
+
+def test_one_tensorflow_distribution_passes():
+    facts = snapshot_facts("h100")
+    assert len(facts["tensorflow.distributions"]) <= 1
+    assert verdict("tensorflow.distributions", facts).status == "pass"

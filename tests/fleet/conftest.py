@@ -68,10 +68,29 @@ def frozen_checkout(tmp: Path) -> Path:
 def local_install_vars(tmp: Path, source: Path) -> dict:
     """Variables for a real install on this machine: a venv under tmp that sees the installed TensorFlow and
     builds setupkit offline, no sudo (the tests run as the user they are), no distribution packages."""
-    return {"setupkit_source": str(source), "setupkit_home": str(tmp / "setupkit-home"),
+    home = tmp / "setupkit-home"
+    _venv_seeing_this_environment(home / "venv")
+    return {"setupkit_source": str(source), "setupkit_home": str(home),
             "setupkit_reports_dir": str(tmp / "reports"), "setupkit_venv_site_packages": True,
             "setupkit_pip_extra_args": "--no-build-isolation", "setupkit_become": False,
             "setupkit_system_packages": []}
+
+
+def _venv_seeing_this_environment(venv: Path) -> None:
+    """Make the role's venv before the role does (it keeps a venv it finds), seeing the packages of the
+    environment the tests run in. ``--system-site-packages`` alone sees only the base interpreter's: when the
+    tests run in a venv (the README's way), TensorFlow and setupkit's dependencies live in that venv, so a .pth
+    file adds its site-packages after the new venv's own."""
+    if venv.exists():
+        return
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300,
+                   capture_output=True)
+    if sys.prefix != sys.base_prefix:
+        import sysconfig
+
+        purelib = sysconfig.get_paths()["purelib"]
+        target = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+        (target / "setupkit-tests-environment.pth").write_text(purelib + "\n")
 
 
 FAKE_SETUPKIT = '''\

@@ -238,3 +238,46 @@ def test_runfile_and_cuda_version_must_agree():
         build_plan(ubuntu_gpu_facts(), PlanOptions(gpu=True, cuda_version="12.4",
                                                    cuda_runfile="/tmp/cuda_12.5.1_555.42.06_linux.run"))
     assert caught.value.exit_code == exitcodes.USAGE
+
+
+# The facts the planner reads, with strings the probes may legitimately pass on (any text a tool printed) and
+# values of the wrong form that a hand-made facts dictionary may hold.
+ODD_FACT_VALUES = ("²", "١٢.٣", "9" * 5000, "", "x" * 10_000, "\x1b[2J[bold]x", "12.5.", ["a"], {"a": 1}, -1, 10**30,
+                   float("nan"), True)
+PLANNER_FACTS = ("os.id", "os.version_id", "os.pretty_name", "driver.version", "driver.userspace_version",
+                 "driver.nvml_error", "driver.cuda_max", "cuda.toolkit_version", "cudnn.version", "python.version",
+                 "pip.version", "tensorflow.version", "gpu.count", "gpu.names", "gpu.compute_capabilities")
+
+
+@pytest.mark.parametrize("name", PLANNER_FACTS)
+def test_odd_fact_values_give_a_plan_or_a_one_line_refusal(name):
+    for value in ODD_FACT_VALUES:
+        for facts in (ubuntu_gpu_facts(**{name: value}), ubuntu_gpu_facts(**{name: value, "driver.loaded": True,
+                                                                              "driver.nvml_error": None})):
+            try:
+                plan = build_plan(facts, GPU)
+            except SetupkitError as error:
+                assert error.exit_code in (exitcodes.USAGE, exitcodes.PRECONDITION), (name, value, error)
+                continue
+            argvs = [argv for step in plan.steps for argv in step.commands]
+            assert all(isinstance(word, str) for argv in argvs for word in argv), (name, value)
+
+
+@pytest.mark.parametrize("version", ["١٢.٠٤", "22.04 LTS", "²", "22.04;reboot", "../22.04", "9" * 5000, ""])
+def test_a_release_that_is_no_number_is_refused(version):
+    with pytest.raises(PreconditionError, match="cannot tell the release"):
+        build_plan(ubuntu_gpu_facts(**{"os.version_id": version}), GPU)
+
+
+@pytest.mark.parametrize("driver", ["99999999999.1", "5.1", "١٢٣.٤", "²"])
+def test_a_driver_version_that_names_no_branch_is_not_kept(driver):
+    plan = build_plan(ubuntu_gpu_facts(**{"driver.version": driver, "driver.loaded": True, "driver.nvml_error": None}),
+                      GPU)
+    assert plan.choices["driver_branch"] == 580 and plan.step("driver").status == "todo"
+
+
+def test_odd_compute_capabilities_fall_back_to_the_names():
+    for odd in (["²"], [["²", "0"]], [[900, 0]], "9.0", [None], [True], ["١٢.٣"]):
+        plan = build_plan(ubuntu_gpu_facts(**{"gpu.compute_capabilities": odd,
+                                              "gpu.names": ["NVIDIA GeForce GTX 1070"]}), GPU)
+        assert commands_of(plan, "driver") == [["apt-get", "install", "-y", "nvidia-driver-580"]], odd

@@ -151,7 +151,7 @@ def base_expected() -> dict[str, Any]:
     """The facts most scenarios share; each scenario states the rest (and may override these)."""
     return {
         "kernel.wsl": False, "host.virtualization": "none", "host.laptop": False,
-        "gpu.uuids": None, "gpu.compute_capabilities": None, "gpu.memory_total_mib": None,
+        "gpu.errors": None, "gpu.uuids": None, "gpu.compute_capabilities": None, "gpu.memory_total_mib": None,
         "gpu.memory_used_mib": None, "gpu.processes": None, "gpu.display_active": None,
         "driver.loaded": False, "driver.version": None, "driver.userspace_version": None,
         "driver.open_kernel_module": None, "driver.nvml_error": None, "driver.cuda_max": None,
@@ -161,7 +161,7 @@ def base_expected() -> dict[str, Any]:
         "display.manager": None, "display.manager_active": False, "display.graphical_session": False,
         "secureboot.enabled": False, "reboot.required": False, "python.bits": 64,
         "python.externally_managed": False,
-        "tensorflow.version": None, "tensorflow.package": None,
+        "tensorflow.version": None, "tensorflow.package": None, "tensorflow.distributions": {},
         "env.cuda_visible_devices": None, "env.tf_force_gpu_allow_growth": None,
     }
 
@@ -262,6 +262,7 @@ def ubuntu1404() -> Scenario:
         "host.memory_mib": 15959, "cpu.model": "Intel(R) Core(TM) i7-4790K CPU @ 4.00GHz", "cpu.count": 8,
         "cpu.flags": HASWELL_FLAGS.split(),
         "gpu.count": 1, "gpu.names": ["GeForce GTX 970"], "gpu.pci_ids": ["10de:13c2"],
+        "gpu.errors": [None],
         "gpu.uuids": ["GPU-3c6f2fbd-5a59-2c6e-04b0-3d8a6f81d2a1"], "gpu.compute_capabilities": ["5.2"],
         "gpu.memory_total_mib": [4095], "gpu.memory_used_mib": [264],
         "gpu.processes": [{"gpu": 0, "pid": 1046, "name": "Xorg", "used_mib": 150},
@@ -418,6 +419,7 @@ def ubuntu2204_two_gpus() -> Scenario:
         "cpu.flags": SKYLAKE_SP_FLAGS.split(),
         "gpu.count": 2, "gpu.names": ["NVIDIA GeForce RTX 3090", "NVIDIA GeForce RTX 3090"],
         "gpu.pci_ids": ["10de:2204", "10de:2204"],
+        "gpu.errors": [None, None],
         "gpu.uuids": ["GPU-5d3e3b0f-3c38-7a8a-60e3-3a2e6c0f9b11", "GPU-a0c9f4d2-7b1e-4c55-9e3a-6d2f1b8e4c70"],
         "gpu.compute_capabilities": ["8.6", "8.6"], "gpu.memory_total_mib": [24576, 24576],
         "gpu.memory_used_mib": [10517, 276],
@@ -429,6 +431,7 @@ def ubuntu2204_two_gpus() -> Scenario:
         "cuda.toolkits": ["11.8", "12.2"], "cudnn.version": "8.6.0", "display.init": "systemd",
         "python.executable": "/home/user/venvs/tf/bin/python", "python.version": "3.10.12", "pip.version": "24.0",
         "tensorflow.version": "2.12.0", "tensorflow.package": "tensorflow",
+        "tensorflow.distributions": {"tensorflow": "2.12.0"},
         "env.cuda_visible_devices": "1", "env.tf_force_gpu_allow_growth": "true",
     }
     return s
@@ -508,6 +511,7 @@ def ubuntu2204_mismatch() -> Scenario:
         "display.manager": "gdm3", "display.manager_active": True, "display.init": "systemd",
         "reboot.required": True, "python.executable": "/usr/bin/python3", "python.version": "3.10.12",
         "pip.version": "22.0.2", "tensorflow.version": "2.15.1", "tensorflow.package": "tensorflow",
+        "tensorflow.distributions": {"tensorflow": "2.15.1"},
     }
     return s
 
@@ -552,6 +556,7 @@ def wsl2() -> Scenario:
         "host.memory_mib": 15854, "cpu.model": "12th Gen Intel(R) Core(TM) i7-12700H", "cpu.count": 20,
         "cpu.flags": ALDER_LAKE_FLAGS.replace("rdrand", "rdrand hypervisor").split(),
         "gpu.count": 1, "gpu.names": ["NVIDIA GeForce RTX 3070 Ti Laptop GPU"], "gpu.pci_ids": None,
+        "gpu.errors": [None],
         "gpu.uuids": ["GPU-8b7d2a44-31e9-0c5b-9f0e-62a1c7d3e5f8"], "gpu.compute_capabilities": ["8.6"],
         "gpu.memory_total_mib": [8192], "gpu.memory_used_mib": [1024], "gpu.processes": [],
         "gpu.display_active": None,
@@ -560,6 +565,7 @@ def wsl2() -> Scenario:
         "display.init": "none", "display.graphical_session": True,
         "python.executable": "/home/user/.venv/bin/python", "python.version": "3.10.12", "pip.version": "24.0",
         "tensorflow.version": "2.16.1", "tensorflow.package": "tensorflow",
+        "tensorflow.distributions": {"tensorflow": "2.16.1"},
     }
     return s
 
@@ -685,6 +691,7 @@ def laptop() -> Scenario:
         "host.laptop": True, "host.memory_mib": 31779, "cpu.model": "13th Gen Intel(R) Core(TM) i7-13700H",
         "cpu.count": 20, "cpu.flags": ALDER_LAKE_FLAGS.split(),
         "gpu.count": 1, "gpu.names": ["NVIDIA GeForce RTX 4060 Laptop GPU"], "gpu.pci_ids": ["10de:28e0"],
+        "gpu.errors": [None],
         "gpu.uuids": ["GPU-0e5b3f7a-9c41-6d28-b3a1-7f2c8e4d6a90"], "gpu.compute_capabilities": ["8.9"],
         "gpu.memory_total_mib": [8188], "gpu.memory_used_mib": [15],
         "gpu.processes": [{"gpu": 0, "pid": 1451, "name": "Xorg", "used_mib": 4},

@@ -24,17 +24,18 @@ def doctor(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Explain every check.")] = False,
     deep: Annotated[bool, typer.Option("--deep", help="Also import TensorFlow (in a subprocess) and run an op "
                                                      "on each GPU.")] = False,
-    deep_timeout: Annotated[float, typer.Option("--deep-timeout", metavar="SECONDS", min=1,
-                                                help="How long the deep probe may take.")] = 120.0,
+    deep_timeout: Annotated[str, typer.Option("--deep-timeout", metavar="SECONDS",
+                                              help="How long the deep probe may take (1 to 3600).")] = "120",
     deep_python: Annotated[Optional[str], typer.Option("--deep-python", metavar="PATH",
                                                        help="Interpreter whose TensorFlow --deep probes "
                                                             "(default: this one).")] = None,
 ) -> None:
     """Inspect this host (or a snapshot) and report each check with its fix. Exit 1 if a check fails."""
-    from setupkit.doctor.run import DoctorOptions, run_doctor
+    from setupkit.doctor.run import DoctorOptions, parse_deep_timeout, run_doctor
 
+    # Parsed here rather than by click: its float type takes "nan" and "1e308", and its errors take four lines.
     options = DoctorOptions(snapshot=snapshot, checks_dirs=tuple(checks_dir), only=tuple(only), skip=tuple(skip),
-                            deep=deep, deep_timeout=deep_timeout, deep_python=deep_python)
+                            deep=deep, deep_timeout=parse_deep_timeout(deep_timeout), deep_python=deep_python)
     if list_checks:
         from setupkit.doctor.report import list_checks as print_checks
 

@@ -1,5 +1,10 @@
 """The report: findings grouped by section, one line a check with its mark, the fix as copy-paste commands under
 a failing or warning line, a summary at the end. Rendering only; the verdicts are the engine's.
+
+Everything shown comes from the host or from check files (an os-release name, a GPU name, a message made
+from facts), and a snapshot or a --checks-dir is anyone's file: every text goes through ``shown``
+(bounded.one_line: an escape sequence shows as \x1b instead of acting on the terminal, a newline cannot forge
+a line of the report, a megabyte is cut) and is printed as rich ``Text``, never parsed as markup.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from typing import Any, Iterable, Mapping
 from rich.console import Console
 from rich.text import Text
 
+from setupkit.bounded import one_line
 from setupkit.doctor.catalog import Check
 from setupkit.doctor.engine import Finding, overall_status
 
@@ -26,7 +32,7 @@ def render(console: Console, findings: list[Finding], facts: Mapping[str, Any], 
     console.print(header(facts, source), highlight=False)
     for section, members in group(findings):
         console.print()
-        console.print(Text(section, style="bold"))
+        console.print(Text(shown(section), style="bold"))
         for finding in members:
             _line(console, finding)
             _extras(console, finding, verbose)
@@ -34,14 +40,45 @@ def render(console: Console, findings: list[Finding], facts: Mapping[str, Any], 
     console.print(summary_text(findings))
 
 
+shown = one_line
+
+
 def header(facts: Mapping[str, Any], source: str) -> Text:
-    parts = [facts.get("os.pretty_name") or "unknown OS", f"kernel {facts.get('kernel.release') or '?'}",
-             f"Python {facts.get('python.version') or '?'}"]
-    gpus = facts.get("gpu.names")
+    parts = [_fact_text(facts, "os.pretty_name") or "unknown OS",
+             f"kernel {_fact_text(facts, 'kernel.release') or '?'}",
+             f"Python {_fact_text(facts, 'python.version') or '?'}"]
+    gpus = gpu_summary(facts)
     if gpus:
-        counts = {name: gpus.count(name) for name in gpus}
-        parts.append(", ".join(name if n == 1 else f"{n} x {name}" for name, n in counts.items()))
-    return Text(f"setupkit doctor: {source}\n" + " · ".join(parts), style="bold")
+        parts.append(gpus)
+    return Text(f"setupkit doctor: {shown(source)}\n" + " · ".join(shown(part) for part in parts), style="bold")
+
+
+def gpu_summary(facts: Mapping[str, Any]) -> str | None:
+    """'2 x NVIDIA H100 80GB HBM3' or 'NVIDIA A100, GPU 1: could not be opened (could not open this GPU)'."""
+    names, errors = _fact_list(facts, "gpu.names"), _fact_list(facts, "gpu.errors")
+    labels = [_gpu_label(index, name, errors[index] if index < len(errors) else None)
+              for index, name in enumerate(names)]
+    counts = {label: labels.count(label) for label in labels}
+    return ", ".join(label if n == 1 else f"{n} x {label}" for label, n in counts.items()) or None
+
+
+def _gpu_label(index: int, name: Any, error: Any) -> str:
+    """The GPU's name; for one NVML could not read, which GPU and why (its checks say unknown)."""
+    if isinstance(name, str) and name:
+        return name
+    if isinstance(error, str) and error:
+        return f"GPU {index}: could not be opened ({error})"
+    return f"GPU {index}: name unknown"
+
+
+def _fact_text(facts: Mapping[str, Any], name: str) -> str | None:
+    value = facts.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _fact_list(facts: Mapping[str, Any], name: str) -> list[Any]:
+    value = facts.get(name)
+    return value if isinstance(value, list) else []
 
 
 def group(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]:
@@ -54,18 +91,19 @@ def group(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]:
 
 def _line(console: Console, finding: Finding) -> None:
     style = STYLES[finding.status]
-    prefix = Text.assemble("  ", (MARKS[finding.status], style), " ", (f"{finding.id:<{ID_WIDTH}}", style), " ")
-    _hanging(console, prefix, Text(finding.message))
+    prefix = Text.assemble("  ", (MARKS[finding.status], style), " ", (f"{shown(finding.id):<{ID_WIDTH}}", style),
+                           " ")
+    _hanging(console, prefix, Text(shown(finding.message)))
 
 
 def _extras(console: Console, finding: Finding, verbose: bool) -> None:
     indent = Text(" " * INDENT)
     if verbose and finding.detail:
-        _hanging(console, indent, Text(finding.detail, style="dim"))
+        _hanging(console, indent, Text(shown(finding.detail), style="dim"))
     if finding.fix:
-        _hanging(console, indent, Text(f"fix: {finding.fix['text']}", style="bold"))
+        _hanging(console, indent, Text(f"fix: {shown(finding.fix['text'])}", style="bold"))
         for command in finding.fix["commands"]:
-            console.print(Text(f"{indent}  $ {command}"), soft_wrap=True)
+            console.print(Text(f"{indent}  $ {shown(command)}"), soft_wrap=True)
 
 
 def _hanging(console: Console, prefix: Text, body: Text) -> None:
@@ -94,6 +132,6 @@ def list_checks(console: Console, checks: Iterable[Check]) -> None:
     """One line a check: id, section, severity, title (deep checks run only with --deep)."""
     console.print(Text(f"{'id':<{ID_WIDTH}} {'section':<22} {'severity':<9} title", style="bold"), soft_wrap=True)
     for check in checks:
-        title = f"{check.title} [--deep]" if check.deep else check.title
-        console.print(f"{check.id:<{ID_WIDTH}} {check.section:<22} {check.severity:<9} {title}", soft_wrap=True,
-                      markup=False, highlight=False)
+        title = f"{shown(check.title)} [--deep]" if check.deep else shown(check.title)
+        console.print(f"{shown(check.id):<{ID_WIDTH}} {shown(check.section):<22} {shown(check.severity):<9} {title}",
+                      soft_wrap=True, markup=False, highlight=False, emoji=False)

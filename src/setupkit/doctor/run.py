@@ -2,14 +2,58 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from setupkit import exitcodes
+from setupkit.bounded import describe_mode, finite_number
 from setupkit.doctor import engine
 from setupkit.doctor.catalog import Check, load_catalog
-from setupkit.errors import SetupkitError
+from setupkit.errors import PreconditionError, SetupkitError, UsageError
+
+DEEP_TIMEOUT_RANGE = (1.0, 3600.0)
+"""Seconds the deep probe may take: a TensorFlow import and an op on each GPU take well under a minute; an
+hour is past any wait worth having, and a timeout must be a number a clock can count (not NaN, not 1e308)."""
+_SECONDS = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,3})?")
+
+
+def parse_deep_timeout(text: str) -> float:
+    """--deep-timeout "120" -> 120.0; anything but plain decimal seconds in DEEP_TIMEOUT_RANGE: exit 2."""
+    seconds = float(text) if isinstance(text, str) and _SECONDS.fullmatch(text) else None
+    return check_deep_timeout(seconds, text)
+
+
+def check_deep_timeout(seconds: Any, given: Any = None) -> float:
+    low, high = DEEP_TIMEOUT_RANGE
+    number = finite_number(seconds)
+    if number is None or not low <= number <= high:
+        shown = str(seconds if given is None else given)[:40] or "''"
+        raise UsageError(f"--deep-timeout {shown} is not a number of seconds from {low:g} to {high:g}: give one, "
+                         f"e.g. 120")
+    return number
+
+
+def check_deep_python(path: str) -> None:
+    """--deep-python names a program this machine can run (a path, or a name on PATH): exit 3 otherwise, before
+    the probe starts, instead of a probe that 'crashed' for want of an interpreter."""
+    found = path if "/" in path else shutil.which(path)
+    if found is None:
+        raise PreconditionError(f"--deep-python {path}: no such program on PATH; give the interpreter's path")
+    try:
+        mode = os.stat(found).st_mode
+    except OSError as error:
+        reason = error.strerror.lower() if error.strerror else str(error)
+        raise PreconditionError(f"--deep-python {path}: {reason}; give the path of a Python interpreter") from None
+    if not stat.S_ISREG(mode):
+        raise PreconditionError(f"--deep-python {path} is {describe_mode(mode)}, not a program: give the path of a "
+                                f"Python interpreter")
+    if not os.access(found, os.X_OK):
+        raise PreconditionError(f"--deep-python {path} is not executable: give the path of a Python interpreter")
 
 
 @dataclass(frozen=True)
@@ -22,13 +66,17 @@ class DoctorOptions:
     deep_timeout: float = 120.0
     deep_python: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "deep_timeout", check_deep_timeout(self.deep_timeout))
+
     def selected_checks(self) -> list[Check]:
         """The catalog (built-in and --checks-dir), filtered; an unknown id in --only/--skip is a usage error."""
         checks = load_catalog(self.checks_dirs)
         known = {check.id for check in checks}
         for wanted in (*self.only, *self.skip):
             if wanted not in known:
-                raise SetupkitError(f"unknown check id {wanted!r}: see `setupkit doctor --list-checks`",
+                shown = wanted if len(wanted) <= 60 else f"{wanted[:60]}..."
+                raise SetupkitError(f"unknown check id {shown!r}: see `setupkit doctor --list-checks`",
                                     exit_code=exitcodes.USAGE)
         deep_only = sorted(check.id for check in checks if check.deep and check.id in self.only)
         if deep_only and not self.deep:
@@ -61,5 +109,7 @@ def run_doctor(options: DoctorOptions) -> tuple[list[engine.Finding], dict[str, 
         raise SetupkitError("--deep imports TensorFlow on this machine; it cannot read a snapshot (drop one of them)",
                             exit_code=exitcodes.USAGE)
     checks = options.selected_checks()
+    if options.deep and options.deep_python is not None:
+        check_deep_python(options.deep_python)
     facts = collect(options)
     return engine.run_checks(checks, facts), facts

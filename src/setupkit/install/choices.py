@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from setupkit.errors import PreconditionError
+from setupkit.errors import PreconditionError, UsageError
 from setupkit.facts import Facts
 from setupkit.install import tables, versions
 from setupkit.install.distro import Distro
 from setupkit.install.gpus import oldest_compute_capability
-from setupkit.install.options import PlanOptions
+from setupkit.install.options import PlanOptions, parse_cuda_version
 from setupkit.install.runfile import runfile_cuda_version
 from setupkit.install.tables import TfBuild
 
@@ -77,16 +77,20 @@ def _same_soname(a: str, b: str) -> bool:
 
 
 def requested_cuda(options: PlanOptions) -> str | None:
-    """--cuda-version, or the version in the --cuda-runfile name; both given must agree (else exit 2)."""
+    """--cuda-version, or the version in the --cuda-runfile name; both given must agree, and name a CUDA release
+    setupkit knows the driver of (else exit 2)."""
+    given = options.cuda_version  # checked MAJOR.MINOR (PlanOptions)
     from_runfile = runfile_cuda_version(options.cuda_runfile) if options.cuda_runfile else None
-    if from_runfile and options.cuda_version and versions.major_minor(options.cuda_version) != versions.major_minor(
-            from_runfile):
-        raise PreconditionError(f"--cuda-version {options.cuda_version} disagrees with the runfile's CUDA "
-                                f"{from_runfile}: give one of them", exit_code=2)
-    chosen = from_runfile or options.cuda_version
-    if chosen and versions.major_minor(chosen) is None:
-        raise PreconditionError(f"--cuda-version {chosen!r} is not a version: use X.Y, e.g. 12.5", exit_code=2)
-    return versions.dotted(versions.major_minor(chosen)) if chosen else None
+    if from_runfile is not None:
+        from_runfile = parse_cuda_version(from_runfile, option="the runfile's CUDA version")
+    if from_runfile and given and given != from_runfile:
+        raise UsageError(f"--cuda-version {given} disagrees with the runfile's CUDA {from_runfile}: give one of them")
+    chosen = from_runfile or given
+    if chosen and tables.min_driver_for_cuda(chosen) is None:
+        known = tables.known_cuda_releases()
+        raise UsageError(f"CUDA {chosen} is not a release setupkit knows the driver of: give one NVIDIA released, "
+                         f"{known[0]} to {known[-1]}")
+    return chosen
 
 
 def choose(facts: Facts, distro: Distro, options: PlanOptions, wsl: bool) -> Choices:
@@ -129,8 +133,8 @@ def _choose_driver(choices: Choices, facts: Facts, distro: Distro, options: Plan
                    wanted: str | None) -> None:
     current = versions.branch(facts.get("driver.version")) if driver_works(facts) else None
     last = tables.last_branch_for(cc)
-    if options.driver_branch:
-        branch = options.driver_branch
+    if options.driver_branch is not None:
+        branch = _requested_branch(options.driver_branch)
         if last and branch > last:
             raise PreconditionError(f"driver branch {branch} no longer supports this GPU (compute capability {cc}); "
                                     f"its last branch is {last}: pass --driver-branch {last}")
@@ -146,6 +150,15 @@ def _choose_driver(choices: Choices, facts: Facts, distro: Distro, options: Plan
     else:
         choices.driver_cuda_max = tables.cuda_max_for_branch(branch)
         choices.open_modules = _open_modules(branch, cc, choices.warnings)
+
+
+def _requested_branch(branch: int) -> int:
+    """--driver-branch (a three-digit branch, PlanOptions checked) that serves a CUDA release setupkit knows."""
+    if tables.cuda_max_for_branch(branch) is None:
+        oldest = tables.known_cuda_releases()[0]
+        raise UsageError(f"driver branch {branch} serves no CUDA release setupkit knows (the oldest, CUDA {oldest}, "
+                         f"needs driver {tables.min_driver_for_cuda(oldest)}): give a newer branch, e.g. 580")
+    return branch
 
 
 def _worth_keeping(facts: Facts, distro: Distro, cc: float | None, wanted: str | None) -> bool:

@@ -7,6 +7,7 @@ dnf, yum on EL7). Anything else is refused: guessing package names on an unknown
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from setupkit.errors import PreconditionError
@@ -43,6 +44,9 @@ _END_OF_LIFE: dict[tuple[str, str], EndOfLife] = {
     ("rhel", "7"): EndOfLife("12.4", 550, "NVIDIA's rhel7 repository ends with CUDA 12.4"),
 }
 _RHEL_LIKE = {"rhel", "centos", "rocky", "almalinux", "ol", "fedora"}
+# os-release's VERSION_ID of a supported release: "24.04", "12", "7", "9.4". It names NVIDIA's repository
+# (ubuntu2404) and goes into package names, so nothing else is taken for a release.
+_RELEASE_NUMBER = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,4}){0,2}")
 
 
 @dataclass(frozen=True)
@@ -101,16 +105,21 @@ class Distro:
 
 def distro_of(facts: Facts) -> Distro:
     """The supported distribution the facts describe, or a PreconditionError (exit 3) saying why not."""
-    os_id = (facts.get("os.id") or "").lower()
+    os_id = _text(facts.get("os.id")).lower()
     family = facts.get("os.family")
     if family == "rhel" or os_id in _RHEL_LIKE:
         family = "rhel"
-    name = facts.get("os.pretty_name") or os_id or "an unknown system"
+    name = _text(facts.get("os.pretty_name")) or os_id or "an unknown system"
     if family not in ("debian", "rhel"):
         raise PreconditionError(
             f"setupkit install supports Ubuntu/Debian (apt) and the RHEL family (dnf, yum on EL7); this host is "
             f"{name} (os.family {family!r}): install the driver with your distribution's own tools")
-    version = str(facts.get("os.version_id") or "")
-    if versions.parse(version) is None:
-        raise PreconditionError(f"cannot tell the release of {name} (os.version_id is unknown): check /etc/os-release")
+    version = _text(facts.get("os.version_id"))
+    if not _RELEASE_NUMBER.fullmatch(version):
+        raise PreconditionError(f"cannot tell the release of {name} (os.version_id is unknown or not a release "
+                                f"number): check VERSION_ID in /etc/os-release")
     return Distro(family=family, id=os_id or family, version=version, pretty_name=name)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""

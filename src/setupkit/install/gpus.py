@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from setupkit.bounded import ascii_int
 from setupkit.facts import Facts
 from setupkit.install import versions
 
@@ -26,25 +28,35 @@ _NAME_TO_CC = (
 
 def gpu_count(facts: Facts) -> int:
     count = facts.get("gpu.count")
-    return int(count) if isinstance(count, int) else 0
+    return count if type(count) is int and count > 0 else 0
 
 
-def _cc_value(item) -> float | None:
+def _cc_value(item: Any) -> float | None:
+    """A compute capability "X.Y" (or [X, Y]) as a number; None for anything else."""
     if isinstance(item, (list, tuple)) and len(item) == 2:
-        return float(f"{item[0]}.{item[1]}")
-    pair = versions.major_minor(str(item)) if item is not None else None
-    return float(f"{pair[0]}.{pair[1]}") if pair else None
+        major, minor = (ascii_int(part, max_digits=2) for part in item)
+        pair = (major, minor) if major is not None and minor is not None else None
+    else:
+        pair = versions.major_minor(item) if isinstance(item, str) else None
+    return float(f"{pair[0]}.{pair[1]}") if pair and max(pair) < 100 else None
 
 
-def _cc_from_name(name: str) -> float | None:
+def _cc_from_name(name: Any) -> float | None:
+    if not isinstance(name, str):
+        return None
     return next((cc for pattern, cc in _NAME_TO_CC if re.search(pattern, name, re.IGNORECASE)), None)
+
+
+def _listed(facts: Facts, name: str) -> list[Any]:
+    value = facts.get(name)
+    return value if isinstance(value, list) else []
 
 
 def oldest_compute_capability(facts: Facts) -> float | None:
     """The lowest compute capability among the GPUs (the oldest GPU limits the driver); None when unknown."""
-    values = [_cc_value(item) for item in facts.get("gpu.compute_capabilities") or []]
+    values = [_cc_value(item) for item in _listed(facts, "gpu.compute_capabilities")]
     if not values or None in values:
-        values = [_cc_from_name(str(name)) for name in facts.get("gpu.names") or []]
+        values = [_cc_from_name(name) for name in _listed(facts, "gpu.names")]
     if not values or None in values:
         return None
     return min(values)

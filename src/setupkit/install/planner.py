@@ -3,7 +3,7 @@ skip with its reason. Pure: it reads a facts dictionary and never touches the ho
 
 from __future__ import annotations
 
-from setupkit.errors import SetupkitError
+from setupkit.errors import SetupkitError, UsageError
 from setupkit.facts import Facts
 from setupkit.install import guard, steps_host, steps_stack
 from setupkit.install.choices import Choices, choose
@@ -11,9 +11,13 @@ from setupkit.install.context import Context
 from setupkit.install.distro import Distro, distro_of
 from setupkit.install.gpus import gpu_count
 from setupkit.install.model import SKIP, TODO, Plan, Step
-from setupkit.install.options import PlanOptions
+from setupkit.install.options import PlanOptions, shown
 
-MISMATCH_ERRORS = {"NVMLError_LibRmVersionMismatch"}
+MISMATCH_ERRORS = ("NVMLError_LibRmVersionMismatch",)  # a tuple: testing a list-valued fact against it cannot raise
+
+STEP_IDS = ("reboot", "pip", "kernel-headers", "nouveau", "cuda-repo", "display-stop", "driver", "secureboot-mok",
+            "cuda-toolkit", "cudnn", "display-start", "tensorflow", "verify")
+"""Every step a plan may hold, in plan order ("reboot" only leads a blocked plan): what --only and --skip name."""
 
 
 def build_plan(facts: Facts, options: PlanOptions) -> Plan:
@@ -122,6 +126,14 @@ def _note_tensorflow(plan: Plan) -> None:
 def _distro_json(distro: Distro) -> dict[str, str]:
     return {"family": distro.family, "id": distro.id, "version": distro.version, "name": distro.pretty_name,
             "package_manager": distro.package_manager}
+
+
+def check_step_names(names: list[str], option: str) -> list[str]:
+    """--only / --skip values that name steps a plan can have; exit 2 naming the first that does not."""
+    for name in names:
+        if name not in STEP_IDS:
+            raise UsageError(f"unknown step {shown(name)} (in {option}): the steps are {', '.join(STEP_IDS)}")
+    return names
 
 
 def select_steps(plan: Plan, only: list[str], skip: list[str]) -> Plan:

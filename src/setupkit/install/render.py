@@ -1,41 +1,57 @@
-"""The plan for people: one line a step with its status and reason, the commands of the steps to run."""
+"""The plan for people: one line a step with its status and reason, the commands of the steps to run.
+
+Most of what a plan shows comes from the host (the distribution's name, the kernel release, a GPU name in a
+reason), and a snapshot is anyone's file: every such text goes through ``bounded.one_line`` (an escape
+sequence shows as \\x1b instead of acting on the terminal, a newline cannot forge a line) and is printed as
+plain text, never as rich markup, emoji codes or highlighting ("[bold red]x" prints as typed).
+"""
 
 from __future__ import annotations
 
 import shlex
+from typing import Union
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
-from setupkit.install.model import DONE, SKIP, TODO, Plan
+from setupkit.bounded import one_line
+from setupkit.install.model import DONE, SKIP, TODO, Plan, Step
 
-_MARK = {TODO: "[bold yellow]todo[/]", DONE: "[green]done[/]", SKIP: "[dim]skip[/]"}
+_MARK = {TODO: ("todo", "bold yellow"), DONE: ("done", "green"), SKIP: ("skip", "dim")}
+Part = Union[str, tuple[str, str]]
+"""A piece of a line: setupkit's own text, or (text, style)."""
 
 
 def render_plan(plan: Plan, console: Console) -> None:
     distro = plan.distro
-    console.print(f"[bold]setupkit install[/]: {plan.path.upper()} path for {escape(distro['name'])} "
-                  f"({distro['package_manager']})")
+    _say(console, ("setupkit install", "bold"), f": {plan.path.upper()} path for {one_line(distro['name'])} "
+                                                f"({one_line(distro['package_manager'])})")
     for warning in plan.warnings:
-        console.print(f"[yellow]warning[/]: {escape(warning)}")
+        _say(console, ("warning", "yellow"), f": {one_line(warning)}")
     if plan.blocked:
-        console.print(f"[bold red]blocked[/]: {escape(plan.blocked)}")
+        _say(console, ("blocked", "bold red"), f": {one_line(plan.blocked)}")
     for number, step in enumerate(plan.steps, 1):
-        reboot = " [magenta](reboot)[/]" if step.reboot and step.status == TODO else ""
-        console.print(f"{number:2}. {_MARK[step.status]} {step.id:15} {escape(step.title)}{reboot}")
-        console.print(f"      [dim]{escape(step.reason)}[/]")
+        reboot: list[Part] = [" ", ("(reboot)", "magenta")] if step.reboot and step.status == TODO else []
+        _say(console, f"{number:2}. ", _MARK[step.status], f" {step.id:15} {one_line(step.title)}", *reboot)
+        _say(console, "      ", (one_line(step.reason), "dim"))
         if step.status == TODO:
             _render_actions(step, console)
     todo = len(plan.todo())
     tail = " A reboot is needed at the end." if plan.reboot_required else ""
-    console.print(f"{todo} step(s) to run.{tail}")
+    _say(console, f"{todo} step(s) to run.{tail}")
 
 
-def _render_actions(step, console: Console) -> None:
+def _render_actions(step: Step, console: Console) -> None:
     for item in step.files:
-        console.print(f"      write {escape(item.path)}: {escape(item.content.strip()).replace(chr(10), ' | ')}")
+        content = " | ".join(one_line(line) for line in item.content.strip().splitlines())
+        _say(console, f"      write {one_line(item.path)}: {content}")
     for argv in step.commands:
-        console.print(f"      $ {escape(shlex.join(argv))}", highlight=False)
+        _say(console, f"      $ {one_line(shlex.join(argv))}")
     if step.dialog:
         answers = ", ".join(f"{k}={v}" for k, v in step.dialog["answers"].items())
-        console.print(f"      (prompts answered by setupkit: {escape(answers)})")
+        _say(console, f"      (prompts answered by setupkit: {one_line(answers)})")
+
+
+def _say(console: Console, *parts: Part) -> None:
+    """One line of plain text: no markup, no emoji codes, no highlighting of what the host wrote."""
+    console.print(Text.assemble(*parts), highlight=False)

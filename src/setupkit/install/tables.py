@@ -63,6 +63,15 @@ def min_driver_for_cuda(cuda: str) -> str | None:
     return lookup(cuda)
 
 
+@lru_cache(maxsize=1)
+def known_cuda_releases() -> tuple[str, ...]:
+    """Every CUDA X.Y the driver table lists, oldest first."""
+    from setupkit.doctor.tables import load_table
+
+    pairs = {versions.major_minor(str(row["cuda"])) for row in load_table("cuda_driver")["toolkits"]}
+    return tuple(versions.dotted(pair) for pair in sorted(pair for pair in pairs if pair))
+
+
 def cuda_max_for_driver(driver: str | None) -> str | None:
     """The newest CUDA whose minimum driver ``driver`` meets ("535.183.01" -> "12.2"); None when unknown."""
     from setupkit.doctor.tables import supported_cuda_for_driver

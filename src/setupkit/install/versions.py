@@ -29,10 +29,15 @@ def same_release(a: str | None, b: str | None) -> bool:
     return _shared.compare(a, b) == 0
 
 
+BRANCHES = range(100, 1000)
+"""NVIDIA names its driver branches with three digits (R390, R470, R580): any other number is no branch."""
+
+
 def branch(driver_version: str | None) -> int | None:
-    """The driver branch: the first number of a driver version ("535.183.01" -> 535)."""
+    """The driver branch: the first number of a driver version ("535.183.01" -> 535); None when that is not
+    a three-digit number."""
     numbers = parse(driver_version)
-    return numbers[0] if numbers else None
+    return numbers[0] if numbers and numbers[0] in BRANCHES else None
 
 
 def dashed(cuda: str) -> str:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from setupkit.bounded import ascii_int
 from setupkit.facts import Facts
 from setupkit.host.base import Host
+from setupkit.probes.text import text_or_none
+
+MAX_CPUS_DIGITS = 6
+"""A million logical CPUs is past any machine; a longer "siblings" is not a count."""
 
 
 def parse_cpuinfo(text: str | None) -> list[dict[str, str]]:
     """/proc/cpuinfo -> one {key: value} per processor block (blocks are separated by blank lines)."""
     blocks: list[dict[str, str]] = [{}]
-    for line in (text or "").splitlines():
+    for line in (text_or_none(text) or "").splitlines():
         if not line.strip():
             if blocks[-1]:
                 blocks.append({})
@@ -28,8 +33,9 @@ def cpu_count(blocks: list[dict[str, str]]) -> int | None:
     processors = sum(1 for block in blocks if "processor" in block)
     siblings: dict[str, int] = {}
     for block in blocks:
-        if block.get("siblings", "").isdigit():
-            siblings.setdefault(block.get("physical id", "0"), int(block["siblings"]))
+        count = ascii_int(block.get("siblings"), max_digits=MAX_CPUS_DIGITS)
+        if count is not None:
+            siblings.setdefault(block.get("physical id", "0"), count)
     count = max(processors, sum(siblings.values()))
     return count or None
 

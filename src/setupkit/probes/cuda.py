@@ -6,43 +6,45 @@ By hand: ``readlink -f /usr/local/cuda``, ``ls -d /usr/local/cuda-*``, ``cat /us
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 
+from setupkit.bounded import loads_json
 from setupkit.facts import Facts
 from setupkit.host.base import Host
 from setupkit.probes.packages import pip_package
-from setupkit.probes.text import major_minor, version_key
+from setupkit.probes.text import major_minor, text_or_none, version_key
 
 CUDA_LINK = "/usr/local/cuda"
 MAX_LINK_HOPS = 40
-_TOOLKIT_DIR = re.compile(r"cuda-(\d+\.\d+)$")
-_VERSION_TXT = re.compile(r"CUDA Version\s+(\d+\.\d+)")
-_NVCC = re.compile(r"release (\d+\.\d+), V\d")
+# re.ASCII: \d is 0-9 only (in a str pattern it also takes Unicode digits, which no version parser reads).
+_TOOLKIT_DIR = re.compile(r"cuda-(\d{1,3}\.\d{1,3})$", re.ASCII)
+_VERSION_TXT = re.compile(r"CUDA Version\s+(\d{1,3}\.\d{1,3})(?!\d)", re.ASCII)
+_NVCC = re.compile(r"release (\d{1,3}\.\d{1,3}), V\d", re.ASCII)
 RUNTIME_PACKAGES = ("nvidia-cuda-runtime-cu13", "nvidia-cuda-runtime-cu12", "nvidia-cuda-runtime-cu11",
                     "nvidia-cuda-runtime")
 
 
 def parse_version_json(text: str | None) -> str | None:
-    """<toolkit>/version.json {"cuda": {"version": "12.2.2"}, ...} -> "12.2"; None when malformed."""
+    """<toolkit>/version.json {"cuda": {"version": "12.2.2"}, ...} -> "12.2"; None when malformed (nested
+    past reason, NaN, not UTF-8 ...)."""
     try:
-        data = json.loads(text or "")
-    except ValueError:
+        data = loads_json(text_or_none(text) or "")
+    except ValueError:  # BoundError too
         return None
     cuda = data.get("cuda") if isinstance(data, dict) else None
-    return major_minor(cuda.get("version")) if isinstance(cuda, dict) and isinstance(cuda.get("version"), str) else None
+    return major_minor(cuda.get("version")) if isinstance(cuda, dict) else None
 
 
 def parse_version_txt(text: str | None) -> str | None:
     """<toolkit>/version.txt "CUDA Version 10.0.130" -> "10.0"."""
-    match = _VERSION_TXT.search(text or "")
+    match = _VERSION_TXT.search(text_or_none(text) or "")
     return match.group(1) if match else None
 
 
 def parse_nvcc_version(text: str | None) -> str | None:
     """``nvcc --version``'s "Cuda compilation tools, release 13.0, V13.0.88" -> "13.0"."""
-    match = _NVCC.search(text or "")
+    match = _NVCC.search(text_or_none(text) or "")
     return match.group(1) if match else None
 
 

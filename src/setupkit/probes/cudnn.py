@@ -12,20 +12,23 @@ import re
 from setupkit.facts import Facts
 from setupkit.host.base import Host
 from setupkit.probes.packages import pip_package
-from setupkit.probes.text import version_key
+from setupkit.probes.text import text_or_none, version_key
 
 INCLUDE_DIRS = ("/usr/include", "/usr/include/x86_64-linux-gnu", "/usr/local/cuda/include")
 LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/cuda/lib64")
 HEADERS = ("cudnn_version.h", "cudnn.h")
 PIP_PACKAGES = ("nvidia-cudnn-cu13", "nvidia-cudnn-cu12", "nvidia-cudnn-cu11")
-_DEFINE = re.compile(r"^\s*#\s*define\s+CUDNN_(MAJOR|MINOR|PATCHLEVEL)\s+(\d+)\b", re.MULTILINE)
-_LIBRARY = re.compile(r"libcudnn\.so\.(\d+\.\d+\.\d+)$")
+# re.ASCII: \d is 0-9 only (in a str pattern it also takes Unicode digits, which no version parser reads).
+# Blanks are [ \t], not \s: a \s* at each line start runs across every following newline, which costs the
+# square of the file's length on a file of newlines.
+_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+CUDNN_(MAJOR|MINOR|PATCHLEVEL)[ \t]+(\d{1,6})\b", re.MULTILINE | re.ASCII)
+_LIBRARY = re.compile(r"libcudnn\.so\.(\d{1,6}\.\d{1,6}\.\d{1,6})$", re.ASCII)
 
 
 def parse_cudnn_header(text: str | None) -> str | None:
     """"#define CUDNN_MAJOR 9" / MINOR 14 / PATCHLEVEL 0 -> "9.14.0"; None when the header lacks them
     (cuDNN 8+'s cudnn.h only includes cudnn_version.h)."""
-    parts = dict(_DEFINE.findall(text or ""))
+    parts = dict(_DEFINE.findall(text_or_none(text) or ""))
     if not all(key in parts for key in ("MAJOR", "MINOR", "PATCHLEVEL")):
         return None
     return f"{parts['MAJOR']}.{parts['MINOR']}.{parts['PATCHLEVEL']}"

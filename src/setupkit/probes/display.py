@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import posixpath
 
+from setupkit.bounded import ascii_int
 from setupkit.facts import Facts
 from setupkit.host.base import Host
-from setupkit.probes.text import clean_lines
+from setupkit.probes.environment import env_of
+from setupkit.probes.text import clean_lines, text_or_none
 
 MANAGERS = ("lightdm", "gdm3", "gdm", "sddm")
 # gdm3 (Debian's name for the package) runs as "gdm3" on older releases and as "gdm" on newer ones.
@@ -38,7 +40,7 @@ def running_manager(processes: set[str] | None) -> str | None:
 
 def process_names(host: Host) -> set[str] | None:
     """The command names of every process (/proc/<pid>/comm); None when no process is visible."""
-    pids = [name for name in host.list_dir("/proc") or [] if name.isdigit()]
+    pids = [name for name in host.list_dir("/proc") or [] if ascii_int(name) is not None]
     if not pids:
         return None
     names = (clean_lines(host.read_text(f"/proc/{pid}/comm")) for pid in pids)
@@ -83,9 +85,9 @@ def manager_active(host: Host, manager: str | None, processes: set[str] | None, 
 
 def graphical_session(env: dict[str, str | None]) -> bool:
     """This process runs inside X or Wayland: DISPLAY or WAYLAND_DISPLAY set, or an x11/wayland session."""
-    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+    if text_or_none(env.get("DISPLAY")) or text_or_none(env.get("WAYLAND_DISPLAY")):
         return True
-    return (env.get("XDG_SESSION_TYPE") or "").lower() in ("x11", "wayland")
+    return (text_or_none(env.get("XDG_SESSION_TYPE")) or "").lower() in ("x11", "wayland")
 
 
 def probe(host: Host, facts: Facts) -> Facts:
@@ -97,5 +99,5 @@ def probe(host: Host, facts: Facts) -> Facts:
         "display.manager": manager,
         "display.manager_active": manager_active(host, manager, processes, init),
         "display.init": init,
-        "display.graphical_session": graphical_session(host.env()),
+        "display.graphical_session": graphical_session(env_of(host)),
     }

@@ -10,25 +10,36 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from setupkit.bounded import ascii_int
 from setupkit.facts import Facts
 from setupkit.host.base import Host
-from setupkit.probes.text import clean_lines, uncommented, version_key
+from setupkit.host.nvml import PROBE_TIMED_OUT
+from setupkit.probes.nvml_answer import nvml_answer, nvml_error
+from setupkit.probes.text import clean_lines, text_or_none, uncommented, version_key, version_text
 
 LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib/wsl/lib")
 MODPROBE_DIRS = ("/etc/modprobe.d", "/lib/modprobe.d", "/usr/lib/modprobe.d")
 
-_NVRM = re.compile(r"NVRM version:.*?Kernel Module\b.*?\s(\d+\.\d+(?:\.\d+)*)(?:\s|$)")
-_LIBNVML = re.compile(r"libnvidia-ml\.so\.(\d+\.\d+(?:\.\d+)?)$")
-_SMI_CUDA = re.compile(r"CUDA Version:\s*(\d+\.\d+)")
+# re.ASCII: \d is 0-9 only (in a str pattern it also takes '١' and the other Unicode digits, which no version
+# parser reads); bounded digit runs keep a 5000-digit line from passing for a version.
+_NVRM = re.compile(r"NVRM version:.*?Kernel Module\b.*?\s(\d{1,9}(?:\.\d{1,9})+)(?:\s|$)", re.ASCII)
+_LIBNVML = re.compile(r"libnvidia-ml\.so\.(\d{1,9}\.\d{1,9}(?:\.\d{1,9})?)$", re.ASCII)
+_SMI_CUDA = re.compile(r"CUDA Version:\s*(\d{1,3}\.\d{1,3})(?!\d)", re.ASCII)
+_MODULE_VERSION = re.compile(r"\d{1,9}(?:\.\d{1,9})+", re.ASCII)
 _BLACKLIST = re.compile(r"blacklist\s+nouveau")
 _CMDLINE_BLACKLIST = re.compile(r"(?:^|\s)(?:modprobe\.blacklist=\S*\bnouveau\b|nouveau\.modeset=0(?:\s|$))")
+MAX_NVRM_LINE = 1024
+"""The NVRM line is about 130 characters; the pattern's two lazy runs cost the square of a line's length, so a
+longer line (a hostile file of one 8 MB line) is no NVRM line."""
+# NVML's cuda_driver_version is 1000 * major + 10 * minor (13000 is CUDA 13.0): six digits reach CUDA 999.
+_MAX_CUDA_INT_DIGITS = 6
 
 
 def parse_modules(text: str | None) -> set[str] | None:
     """/proc/modules ("nvidia 14299136 - - Live 0x... (O)") -> the loaded module names; None when unreadable."""
-    if text is None:
+    if not isinstance(text, str):
         return None
-    return {line.split()[0] for line in clean_lines(text)}
+    return {fields[0] for fields in (line.split() for line in clean_lines(text)) if fields}
 
 
 def parse_nvrm_version(text: str | None) -> tuple[str, bool] | None:
@@ -38,16 +49,16 @@ def parse_nvrm_version(text: str | None) -> tuple[str, bool] | None:
     "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release Build ..." -> (..., True).
     """
     for line in clean_lines(text):
-        match = _NVRM.search(line)
+        match = _NVRM.search(line) if len(line) <= MAX_NVRM_LINE else None
         if match:
             return match.group(1), "Open Kernel Module" in line
     return None
 
 
 def parse_module_version(text: str | None) -> str | None:
-    """/sys/module/nvidia/version "535.104.05\\n" -> "535.104.05"."""
+    """/sys/module/nvidia/version "535.104.05\\n" -> "535.104.05"; None for anything but a dotted number."""
     lines = clean_lines(text)
-    return lines[0].strip() if lines and lines[0].strip()[:1].isdigit() else None
+    return lines[0].strip() if lines and _MODULE_VERSION.fullmatch(lines[0].strip()) else None
 
 
 def newest_libnvml_version(paths: list[str]) -> str | None:
@@ -57,15 +68,17 @@ def newest_libnvml_version(paths: list[str]) -> str | None:
 
 
 def cuda_version_from_int(value: Any) -> str | None:
-    """NVML's cuda_driver_version 13000 -> "13.0", 12020 -> "12.2"."""
-    if not isinstance(value, int) or value <= 0:
+    """NVML's cuda_driver_version 13000 -> "13.0", 12020 -> "12.2"; None for anything but a plausible int
+    (a bool, a float, a string, a huge number)."""
+    value = ascii_int(value, max_digits=_MAX_CUDA_INT_DIGITS) if isinstance(value, int) else None
+    if value is None or value <= 0:
         return None
     return f"{value // 1000}.{value % 1000 // 10}"
 
 
 def parse_smi_cuda_version(text: str | None) -> str | None:
     """The nvidia-smi header "... Driver Version: 580.159.04     CUDA Version: 13.0 |" -> "13.0"."""
-    match = _SMI_CUDA.search(text or "")
+    match = _SMI_CUDA.search(text_or_none(text) or "")
     return match.group(1) if match else None
 
 
@@ -76,12 +89,13 @@ def blacklists_nouveau(conf_text: str | None) -> bool:
 
 def cmdline_blacklists_nouveau(cmdline: str | None) -> bool:
     """/proc/cmdline with modprobe.blacklist=...nouveau... or nouveau.modeset=0."""
-    return bool(_CMDLINE_BLACKLIST.search((cmdline or "").strip()))
+    return bool(_CMDLINE_BLACKLIST.search((text_or_none(cmdline) or "").strip()))
 
 
 def _userspace_version(host: Host, nvml: dict[str, Any]) -> str | None:
-    if nvml.get("driver_version"):
-        return nvml["driver_version"]
+    found = version_text(nvml.get("driver_version"))
+    if found:
+        return found
     paths = [p for folder in LIB_DIRS for p in host.glob_dir(folder, prefix="libnvidia-ml.so.")]
     return newest_libnvml_version(paths)
 
@@ -90,6 +104,8 @@ def _cuda_max(host: Host, nvml: dict[str, Any]) -> str | None:
     found = cuda_version_from_int(nvml.get("cuda_driver_version"))
     if found:
         return found
+    if nvml_error(nvml) == PROBE_TIMED_OUT:
+        return None  # nvidia-smi asks the same wedged library: it would hang as long again
     result = host.run(["nvidia-smi"])
     return parse_smi_cuda_version(result.stdout) if result.ok else None
 
@@ -115,14 +131,14 @@ def loaded_modules(host: Host) -> set[str] | None:
 def probe(host: Host, facts: Facts) -> Facts:
     modules = loaded_modules(host)
     nvrm = parse_nvrm_version(host.read_text("/proc/driver/nvidia/version"))
-    nvml = host.nvml()
+    nvml = nvml_answer(host)
     version = nvrm[0] if nvrm else parse_module_version(host.read_text("/sys/module/nvidia/version"))
     return {
         "driver.loaded": None if modules is None else "nvidia" in modules,
-        "driver.version": version or nvml.get("driver_version"),
+        "driver.version": version or version_text(nvml.get("driver_version")),
         "driver.userspace_version": _userspace_version(host, nvml),
         "driver.open_kernel_module": nvrm[1] if nvrm else None,
-        "driver.nvml_error": nvml.get("error"),
+        "driver.nvml_error": nvml_error(nvml),
         "driver.cuda_max": _cuda_max(host, nvml),
         "nouveau.loaded": None if modules is None else "nouveau" in modules,
         "nouveau.blacklisted": _nouveau_blacklisted(host),

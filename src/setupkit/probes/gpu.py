@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from setupkit.bounded import ascii_int, finite_number
 from setupkit.facts import Facts
 from setupkit.host.base import Host
-from setupkit.probes.text import clean_lines
+from setupkit.probes.nvml_answer import device_error, nvml_answer, nvml_devices
+from setupkit.probes.text import clean_lines, text_or_none
 
 PCI_DEVICES = "/sys/bus/pci/devices"
 NVIDIA_GPUS = "/proc/driver/nvidia/gpus"
 NVIDIA_VENDOR = "10de"
 MIB = 1024 * 1024
+MAX_BYTES = 1 << 64
+"""NVML counts memory in 64-bit integers: a larger number (or NaN, a negative) is not a measurement."""
 
 # Names of well-known NVIDIA PCI device ids, for a GPU that no driver names (as NVML would name it).
 KNOWN_DEVICES = {
@@ -47,7 +51,7 @@ def parse_hex_id(text: str | None) -> str | None:
     if not lines:
         return None
     value = lines[0].strip().lower().removeprefix("0x")
-    return value if value and all(c in "0123456789abcdef" for c in value) else None
+    return value if 0 < len(value) <= 8 and all(c in "0123456789abcdef" for c in value) else None
 
 
 def is_display_class(pci_class: str | None) -> bool:
@@ -66,7 +70,7 @@ def parse_information_model(text: str | None) -> str | None:
 
 def sysfs_bus_id(nvml_bus_id: str | None) -> str | None:
     """NVML's "00000000:0A:00.0" -> sysfs's "0000:0a:00.0" (a 4-digit domain, lower case)."""
-    if not nvml_bus_id or ":" not in nvml_bus_id:
+    if not isinstance(nvml_bus_id, str) or ":" not in nvml_bus_id:
         return None
     domain, rest = nvml_bus_id.split(":", 1)
     return f"{domain[-4:]}:{rest}".lower()
@@ -102,11 +106,18 @@ def facts_from_pci(host: Host, devices: dict[str, str] | None) -> Facts:
 
 
 def _mib(value: Any) -> int | None:
-    return int(value) // MIB if isinstance(value, (int, float)) else None
+    number = finite_number(value)
+    return int(number) // MIB if number is not None and 0 <= number < MAX_BYTES else None
 
 
 def _capability(value: Any) -> str | None:
-    return f"{value[0]}.{value[1]}" if isinstance(value, list) and len(value) == 2 else None
+    """NVML's [major, minor] -> "X.Y"; None unless both are small ints."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    major, minor = (ascii_int(part, max_digits=2) if isinstance(part, int) else None for part in value)
+    if major is None or minor is None or min(major, minor) < 0:
+        return None
+    return f"{major}.{minor}"
 
 
 def _processes(devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -115,9 +126,15 @@ def _processes(devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
         procs = dev.get("processes")
         for proc in procs if isinstance(procs, list) else []:
             if isinstance(proc, dict):
-                found.append({"gpu": dev.get("index"), "pid": proc.get("pid"), "name": proc.get("name"),
-                              "used_mib": _mib(proc.get("used_memory"))})
+                found.append({"gpu": _count(dev.get("index")), "pid": _count(proc.get("pid")),
+                              "name": text_or_none(proc.get("name")), "used_mib": _mib(proc.get("used_memory"))})
     return found
+
+
+def _count(value: Any) -> int | None:
+    """A GPU index or a process id: a non-negative int (never a bool, a float or a string), else None."""
+    number = ascii_int(value) if isinstance(value, int) else None
+    return number if number is not None and number >= 0 else None
 
 
 def _display_active(devices: list[dict[str, Any]]) -> bool | None:
@@ -136,9 +153,10 @@ def _pci_ids(devices: list[dict[str, Any]], pci: dict[str, str] | None) -> list[
 def facts_from_nvml(devices: list[dict[str, Any]], pci: dict[str, str] | None) -> Facts:
     return {
         "gpu.count": len(devices),
-        "gpu.names": [dev.get("name") for dev in devices],
+        "gpu.names": [text_or_none(dev.get("name")) or None for dev in devices],
+        "gpu.errors": [device_error(dev) for dev in devices],
         "gpu.pci_ids": _pci_ids(devices, pci),
-        "gpu.uuids": [dev.get("uuid") for dev in devices],
+        "gpu.uuids": [text_or_none(dev.get("uuid")) or None for dev in devices],
         "gpu.compute_capabilities": [_capability(dev.get("compute_capability")) for dev in devices],
         "gpu.memory_total_mib": [_mib(dev.get("memory_total")) for dev in devices],
         "gpu.memory_used_mib": [_mib(dev.get("memory_used")) for dev in devices],
@@ -147,17 +165,9 @@ def facts_from_nvml(devices: list[dict[str, Any]], pci: dict[str, str] | None) -
     }
 
 
-def nvml_devices(nvml: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """NVML's device list when NVML started, else None."""
-    devices = nvml.get("devices")
-    if nvml.get("error") or not isinstance(devices, list):
-        return None
-    return [dev for dev in devices if isinstance(dev, dict)]
-
-
 def probe(host: Host, facts: Facts) -> Facts:
     pci = nvidia_pci_devices(host)
-    devices = nvml_devices(host.nvml())
+    devices = nvml_devices(nvml_answer(host))
     if devices is not None:
         return facts_from_nvml(devices, pci)
     return facts_from_pci(host, pci)

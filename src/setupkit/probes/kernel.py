@@ -10,27 +10,35 @@ import re
 
 from setupkit.facts import Facts
 from setupkit.host.base import Host
-from setupkit.probes.text import clean_lines
+from setupkit.probes.text import clean_lines, text_or_none
 
 _PROC_VERSION = re.compile(r"Linux version (\S+)")
 _WSL = re.compile(r"microsoft|wsl", re.IGNORECASE)
+# What a kernel release is made of ("6.8.0-45-generic", "3.10.0-1160.el7.x86_64", "6.6.87.2+", "5.15.153.1-
+# microsoft-standard-WSL2"). It names a package (linux-headers-<release>) and a folder in the plan, so
+# anything else (a space, a control character, a slash, a 10,000-character line) is not a release.
+_RELEASE = re.compile(r"[0-9][A-Za-z0-9._+~-]{0,127}")
+
+
+def valid_release(text: str | None) -> str | None:
+    return text if text is not None and _RELEASE.fullmatch(text) else None
 
 
 def parse_release(text: str | None) -> str | None:
-    """/proc/sys/kernel/osrelease or ``uname -r`` output -> "6.8.0-45-generic"; None when empty."""
+    """/proc/sys/kernel/osrelease or ``uname -r`` output -> "6.8.0-45-generic"; None when empty or odd."""
     lines = clean_lines(text)
-    return lines[0].strip() if lines else None
+    return valid_release(lines[0].strip()) if lines else None
 
 
 def parse_proc_version(text: str | None) -> str | None:
     """"Linux version 5.15.153.1-microsoft-standard-WSL2 (root@...) ..." -> "5.15.153.1-microsoft-standard-WSL2"."""
-    match = _PROC_VERSION.search(text or "")
-    return match.group(1) if match else None
+    match = _PROC_VERSION.search(text_or_none(text) or "")
+    return valid_release(match.group(1)) if match else None
 
 
 def is_wsl(proc_version: str | None) -> bool | None:
     """True when /proc/version names Microsoft or WSL; None when /proc/version is unreadable."""
-    if proc_version is None:
+    if not isinstance(proc_version, str):
         return None
     return bool(_WSL.search(proc_version))
 

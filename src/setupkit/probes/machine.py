@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import re
 
+from setupkit.bounded import ascii_int
 from setupkit.facts import Facts
 from setupkit.host.base import Host
 from setupkit.probes.cpu import has_hypervisor_flag
 from setupkit.probes.text import clean_lines
 
 DMI = "/sys/class/dmi/id"
+_HYPERVISOR_KIND = re.compile(r"[a-z0-9_-]{1,32}")  # /sys/hypervisor/type: "xen"; anything else is unnamed
+MAX_DMI = 256
+"""SMBIOS strings are at most 64 bytes; the patterns below are matched on no more (one runs .* between two words,
+which costs the square of a long text)."""
 
 # (pattern in "sys_vendor product_name", virtualization), first match wins. KVM guests usually say
 # "QEMU" as vendor and name KVM (if at all) in the product.
@@ -32,6 +37,8 @@ _DMI_VIRTUALIZATION = (
 # SMBIOS chassis types: 8 portable, 9 laptop, 10 notebook, 14 sub notebook, 31 convertible, 32 detachable.
 LAPTOP_CHASSIS = frozenset({8, 9, 10, 14, 31, 32})
 UNKNOWN_CHASSIS = frozenset({1, 2})  # "Other", "Unknown"
+MEM_KB_DIGITS = 13
+"""Up to 9 PB in kB: more than any machine; a longer MemTotal is not a size."""
 
 
 def first_line(text: str | None) -> str | None:
@@ -41,7 +48,7 @@ def first_line(text: str | None) -> str | None:
 
 def dmi_virtualization(sys_vendor: str | None, product_name: str | None) -> str | None:
     """The hypervisor DMI names ("QEMU", "VMware, Inc.", "innotek GmbH" ...), or None for real hardware."""
-    text = f"{sys_vendor or ''} {product_name or ''}"
+    text = f"{(first_line(sys_vendor) or '')[:MAX_DMI]} {(first_line(product_name) or '')[:MAX_DMI]}"
     for pattern, kind in _DMI_VIRTUALIZATION:
         if pattern.search(text):
             return kind
@@ -56,15 +63,16 @@ def virtualization(wsl: bool | None, dmi: str | None, hypervisor_type: str | Non
     if dmi:
         return dmi
     if hypervisor_type:
-        return hypervisor_type.lower()
+        kind = hypervisor_type.lower()
+        return kind if _HYPERVISOR_KIND.fullmatch(kind) else "unknown"
     if hypervisor_flag is None:
         return None
     return "unknown" if hypervisor_flag else "none"
 
 
 def parse_chassis_type(text: str | None) -> int | None:
-    line = first_line(text)
-    return int(line) if line and line.isdigit() else None
+    """/sys/class/dmi/id/chassis_type "10" -> 10 (SMBIOS types fit one byte); None for anything else."""
+    return ascii_int(first_line(text), max_digits=3)
 
 
 def is_laptop(chassis: int | None, power_supplies: list[str] | None, virt: str | None) -> bool | None:
@@ -82,8 +90,9 @@ def parse_mem_total_mib(text: str | None) -> int | None:
     for line in clean_lines(text):
         key, _, value = line.partition(":")
         fields = value.split()
-        if key.strip() == "MemTotal" and fields and fields[0].isdigit():
-            return int(fields[0]) // 1024
+        total_kb = ascii_int(fields[0], max_digits=MEM_KB_DIGITS) if fields else None
+        if key.strip() == "MemTotal" and total_kb is not None:
+            return total_kb // 1024
     return None
 
 

@@ -8,6 +8,7 @@ through the host source, so that a snapshot parses exactly as the live machine d
 from __future__ import annotations
 
 import io
+import re
 
 import distro
 
@@ -16,6 +17,9 @@ from setupkit.host.base import Host
 from setupkit.probes.text import clean_lines
 
 OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
+MAX_RELEASE_FILE = 64 * 1024
+"""os-release and lsb-release hold a few hundred bytes; distro's shlex-based parser takes seconds a megabyte
+(minutes on one long line), so a larger file is malformed."""
 
 FAMILIES = {
     "debian": "debian", "ubuntu": "debian",
@@ -23,6 +27,8 @@ FAMILIES = {
     "suse": "suse", "sles": "suse",
     "arch": "arch", "manjaro": "arch",
 }
+
+_DEBIAN_MAJOR = re.compile(r"([0-9]{1,4})(?:\.|$)")
 
 # First word of a /etc/redhat-release name -> os-release ID.
 _RELEASE_NAME_IDS = {"red": "rhel", "centos": "centos", "fedora": "fedora", "rocky": "rocky", "almalinux": "almalinux"}
@@ -34,7 +40,7 @@ def parse_os_release(text: str | None) -> dict[str, str]:
     This is distro.LinuxDistribution's static parser (shell quoting, comments, CRLF); we give it text rather
     than letting it open /etc itself.
     """
-    if not text:
+    if not isinstance(text, str) or not text or len(text) > MAX_RELEASE_FILE:
         return {}
     try:
         return distro.LinuxDistribution._parse_os_release_content(io.StringIO(text))
@@ -72,11 +78,10 @@ def release_name_id(name: str | None) -> str | None:
 
 
 def debian_version_id(text: str | None) -> str | None:
-    """/etc/debian_version "12.11" -> "12"; a testing name such as "trixie/sid" -> None."""
+    """/etc/debian_version "12.11" -> "12"; a testing name such as "trixie/sid" (or '²') -> None."""
     lines = clean_lines(text)
-    if not lines or not lines[0][:1].isdigit():
-        return None
-    return lines[0].strip().split(".")[0]
+    match = _DEBIAN_MAJOR.match(lines[0].strip()) if lines else None
+    return match.group(1) if match else None
 
 
 def identity(os_props: dict[str, str], lsb: dict[str, str], redhat: str | None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from setupkit.facts import Facts
 from setupkit.host.base import Host
+from setupkit.probes.text import text_or_none
 
 EFI = "/sys/firmware/efi"
 SECUREBOOT_VAR = f"{EFI}/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
@@ -16,19 +17,19 @@ _NO_EFI = ("EFI variables are not supported on this system", "This system doesn'
 
 def parse_sb_state(stdout: str | None, stderr: str | None) -> bool | None:
     """``mokutil --sb-state``: "SecureBoot enabled" -> True, "SecureBoot disabled" or no EFI -> False."""
-    text = stdout or ""
+    text = text_or_none(stdout) or ""
     if "SecureBoot enabled" in text:
         return True
     if "SecureBoot disabled" in text:
         return False
-    if any(message in f"{text}\n{stderr or ''}" for message in _NO_EFI):
+    if any(message in f"{text}\n{text_or_none(stderr) or ''}" for message in _NO_EFI):
         return False
     return None
 
 
 def parse_efi_variable(data: bytes | None) -> bool | None:
     """The SecureBoot EFI variable: 4 attribute bytes then one value byte (1 on, 0 off)."""
-    if data is None or len(data) < 5:
+    if not isinstance(data, bytes) or len(data) < 5:
         return None
     return data[4] == 1
 
