@@ -13,7 +13,6 @@ import io
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tarfile
 import tempfile
@@ -30,18 +29,7 @@ from setupkit.host.snapshot import SnapshotHost
 SECONDS = 15  # what a refusal may take through the CLI on a loaded machine; the real figure is under 3
 
 
-@pytest.fixture(autouse=True)
-def no_hang():
-    """In-process cases too must end: SIGALRM turns a hang into a failure."""
-
-    def expire(signum, frame):
-        raise TimeoutError("the snapshot reader did not finish in time")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+pytestmark = pytest.mark.usefixtures("no_hang")
 
 
 # -- archives, by hand ---------------------------------------------------------------------------------------

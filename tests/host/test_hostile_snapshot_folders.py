@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import time
 from pathlib import Path
 
@@ -21,16 +20,7 @@ from setupkit.host.snapshot import SnapshotHost
 SECONDS = 15
 
 
-@pytest.fixture(autouse=True)
-def no_hang():
-    def expire(signum, frame):
-        raise TimeoutError("the snapshot reader did not finish in time")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+pytestmark = pytest.mark.usefixtures("no_hang")
 
 
 DOCS = {

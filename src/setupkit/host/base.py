@@ -12,10 +12,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from setupkit import process
+
 DEFAULT_TIMEOUT = 10.0
 """Seconds a program may run before it is cut and recorded as timed out."""
 
-NOT_INSTALLED = 127
+NOT_INSTALLED = process.NOT_INSTALLED
 """The shell's code for "command not found"; also what a snapshot says for an argv it does not hold."""
 
 ENV_KEYS = (
@@ -43,25 +45,9 @@ ENV_KEYS = (
 
 
 @dataclass(frozen=True)
-class CommandResult:
-    """What one program printed. ``returncode`` is None when the program was cut by its timeout."""
-
-    argv: tuple[str, ...]
-    returncode: int | None
-    stdout: str = ""
-    stderr: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-    @property
-    def timed_out(self) -> bool:
-        return self.returncode is None
-
-    @property
-    def not_installed(self) -> bool:
-        return self.returncode == NOT_INSTALLED
+class CommandResult(process.Completed):
+    """What one program printed, as commands.json records it. ``returncode`` is None when the program was cut
+    by its timeout; ``ok``, ``timed_out`` and ``not_installed`` are the process door's."""
 
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {
