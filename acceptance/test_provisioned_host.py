@@ -11,8 +11,8 @@ def run_json(host, command: str) -> tuple[int, dict]:
     result = host.run(command)
     try:
         document = json.loads(result.stdout)
-    except ValueError:
-        raise AssertionError(f"`{command}` printed no JSON (exit {result.rc}): {result.stderr.strip()[-500:]}")
+    except ValueError as err:
+        raise AssertionError(f"`{command}` printed no JSON (exit {result.rc}): {result.stderr.strip()[-500:]}") from err
     return result.rc, document
 
 

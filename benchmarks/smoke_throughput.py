@@ -15,20 +15,17 @@ import argparse
 import json
 import os
 import statistics
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from setupkit.smoke import dataset, pipeline, standalone_bench, trainer  # noqa: E402
+from setupkit.smoke import dataset, input_pipeline, standalone_bench, trainer  # noqa: E402
 from setupkit.smoke.progress import Silent  # noqa: E402
 
 
 def smoke_path(data, steps: int, warmup: int, batch: int) -> list[float]:
     """End times of the smoke test's training steps (its own code path: trainer.run)."""
-    result = trainer.run(data, trainer.RunPlan("tensorflow", batch, warmup, steps), Silent())
+    result = trainer.run(data, trainer.TrainingPlan("tensorflow", batch, warmup, steps), Silent())
     if result.error:
         raise SystemExit(f"the smoke path failed: {result.error}")
     return result.step_ends
@@ -47,7 +44,7 @@ def rates(ends: list[float], warmup: int, batch: int) -> tuple[float, float]:
     """(images/sec over the timed steps, images/sec of the median timed step): the median shrugs off the
     bursts of other work on a shared machine."""
     timed = ends[warmup - 1:]
-    steps = [b - a for a, b in zip(timed, timed[1:])]
+    steps = [b - a for a, b in zip(timed, timed[1:], strict=False)]
     return (len(steps) * batch / (timed[-1] - timed[0]), batch / statistics.median(steps))
 
 
@@ -72,7 +69,7 @@ def main() -> int:
     data = dataset.load(None, True, False, 0)
     count = (args.steps + args.warmup) * args.batch_size
     picks = [i % len(data.train.labels) for i in range(count)]
-    crops, labels = pipeline.central_crops(data.train.images[picks]), data.train.labels[picks].astype("int32")
+    crops, labels = input_pipeline.central_crops(data.train.images[picks]), data.train.labels[picks].astype("int32")
     smoke, bare = [], []
     for _ in range(args.rounds):
         smoke.append(rates(smoke_path(data, args.steps, args.warmup, args.batch_size), args.warmup, args.batch_size))

@@ -1,8 +1,8 @@
-"""Fixtures every test area shares: where the repository, the real capture and the scenario snapshots are."""
+"""Fixtures every test area shares: the repository, the real capture and the scenario snapshots (the plain
+helpers behind them are in tests/helpers/scenarios.py), the real CLI in a subprocess, and waiting on processes."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SCENARIOS = REPO / "tests" / "snapshots"
-# The real captured GPU host, carried by the project (tests/snapshots/README.md says where it came from).
-H100 = SCENARIOS / "h100-ubuntu2404-vm"
+from tests.helpers.scenarios import H100, REPO, snapshot_facts, snapshot_path
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,14 +35,15 @@ def h100_snapshot() -> Path:
 
 @pytest.fixture
 def scenario():
-    """The folder of a scenario snapshot under tests/snapshots/ ('h100' names the real H100 capture)."""
+    """scenario(name) -> the folder of a scenario snapshot under tests/snapshots/ ('h100' names the real H100
+    capture)."""
+    return snapshot_path
 
-    def find(name: str) -> Path:
-        path = H100 if name == "h100" else SCENARIOS / name
-        assert path.is_dir(), f"no scenario snapshot {path}"
-        return path
 
-    return find
+@pytest.fixture
+def facts_of():
+    """facts_of(name_or_folder) -> the facts the probes read from a scenario or a snapshot folder."""
+    return snapshot_facts
 
 
 @pytest.fixture
@@ -59,10 +57,6 @@ def run_setupkit():
                               timeout=timeout, env=full_env, cwd=cwd, input=input)
 
     return run
-
-
-def load_json(path: Path):
-    return json.loads(Path(path).read_text())
 
 
 def _alive(pid: int) -> bool:

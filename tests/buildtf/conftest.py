@@ -85,13 +85,29 @@ def cli_env(bin_folder: Path, **extra: str) -> dict[str, str]:
     return {"PATH": str(bin_folder), "HOME": str(bin_folder.parent / "home"), **extra}
 
 
+def live_machine(facts: dict | None = None, python: str | None = None):
+    """The machine a plan is for: this one's toolchain and Python (as the probes find them on the PATH the test
+    set, the fake bin folder), with BASE_FACTS and ``facts`` over them."""
+    from setupkit.buildtf.run import read_machine
+    from setupkit.host.live import LiveHost
+    from setupkit.probes import python_env, toolchain
+
+    host = LiveHost()
+    found = {**python_env.probe(host, {}), **toolchain.probe(host, {}), **BASE_FACTS, **(facts or {})}
+    return read_machine(host, found, python, None)
+
+
 class RecordingUi:
-    """The pipeline's Ui, kept in lists for the tests to read."""
+    """The run's Ui, kept in lists for the tests to read."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.build_lines: list[str] = []
         self.bazelrc_text: str | None = None
+        self.plan = None
+
+    def planned(self, plan) -> None:
+        self.plan = plan
 
     def info(self, text: str) -> None:
         self.lines.append(text)
@@ -114,4 +130,5 @@ def kit():
     """The helpers above, for test modules (pytest imports them in importlib mode, so not by name)."""
     return SimpleNamespace(make_tree=make_tree, make_bin=make_bin, bazel_calls=bazel_calls,
                            configure_answers=configure_answers, cli_env=cli_env, RecordingUi=RecordingUi,
-                           facts=lambda **changes: {**BASE_FACTS, **changes}, UNKNOWN_QUESTION=UNKNOWN_QUESTION)
+                           facts=lambda **changes: {**BASE_FACTS, **changes}, machine=live_machine,
+                           UNKNOWN_QUESTION=UNKNOWN_QUESTION)

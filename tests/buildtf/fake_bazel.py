@@ -30,7 +30,7 @@ def leave_outputs(args):
         name = next(a.rsplit("=", 1)[1] for a in args if a.startswith("--repo_env=WHEEL_NAME="))
         house = os.path.join(PIP_PACKAGE, "wheel_house")
         os.makedirs(house, exist_ok=True)
-        open(os.path.join(house, "%s-2.20.0-cp311-cp311-linux_x86_64.whl" % name), "wb").write(b"PK fake")
+        open(os.path.join(house, f"{name}-2.20.0-cp311-cp311-linux_x86_64.whl"), "wb").write(b"PK fake")
     else:
         os.makedirs(PIP_PACKAGE, exist_ok=True)
         script = os.path.join(PIP_PACKAGE, "build_pip_package")
@@ -45,7 +45,7 @@ def main():
     signal.signal(signal.SIGINT, on_interrupt)
     print("INFO: Analyzed target //tensorflow/tools/pip_package (512 packages loaded).", flush=True)
     for done in range(1, 11):
-        print("[%d / 10] Compiling tensorflow/core/kernels/op_%d.cc; 1s local, 2 actions running" % (done, done),
+        print(f"[{done} / 10] Compiling tensorflow/core/kernels/op_{done}.cc; 1s local, 2 actions running",
               flush=True)
         if done == 3 and os.environ.get("FAKE_BAZEL_SLEEP"):
             time.sleep(float(os.environ["FAKE_BAZEL_SLEEP"]))

@@ -55,9 +55,9 @@ def python_paths():
                     "Default is [/usr/lib/python3/dist-packages]\n")
         answers["PYTHON_LIB_PATH"] = lib
         lib = lib or "/usr/lib/python3/dist-packages"
-    bazelrc.append('build --action_env PYTHON_BIN_PATH="%s"' % python)
-    bazelrc.append('build --action_env PYTHON_LIB_PATH="%s"' % lib)
-    bazelrc.append('build --python_path="%s"' % python)
+    bazelrc.append(f'build --action_env PYTHON_BIN_PATH="{python}"')
+    bazelrc.append(f'build --action_env PYTHON_LIB_PATH="{lib}"')
+    bazelrc.append(f'build --python_path="{python}"')
 
 
 CAPABILITIES = ('Please specify a list of comma-separated CUDA compute capabilities you want to build with.\n'
@@ -74,10 +74,10 @@ def cuda_hermetic():
     ask("HERMETIC_CUDNN_VERSION", "Please specify the hermetic cuDNN version you want to use or leave empty to use "
         "the default version. ", None)
     caps = ask("HERMETIC_CUDA_COMPUTE_CAPABILITIES", CAPABILITIES, "3.5,7.0")
-    bazelrc.append('build:cuda --repo_env HERMETIC_CUDA_COMPUTE_CAPABILITIES="%s"' % caps)
+    bazelrc.append(f'build:cuda --repo_env HERMETIC_CUDA_COMPUTE_CAPABILITIES="{caps}"')
     for name in ("CUDA", "CUDNN", "NCCL"):
-        ask("LOCAL_%s_PATH" % name, "Please specify the local %s path you want to use or leave empty to use the "
-            "default version. " % name, None)
+        ask(f"LOCAL_{name}_PATH", f"Please specify the local {name} path you want to use or leave empty to use the "
+            "default version. ", None)
     cuda_compiler(True)
 
 
@@ -86,21 +86,21 @@ def cuda_local():
     print("Found CUDA 12.2 in:\n    /usr/local/cuda-12.2/targets/x86_64-linux/lib\n"
           "    /usr/local/cuda-12.2/targets/x86_64-linux/include\nFound cuDNN 8 in:\n    /usr/lib/x86_64-linux-gnu\n")
     caps = ask("TF_CUDA_COMPUTE_CAPABILITIES", CAPABILITIES, "3.5,7.0")
-    bazelrc.append('build --action_env TF_CUDA_COMPUTE_CAPABILITIES="%s"' % caps)
+    bazelrc.append(f'build --action_env TF_CUDA_COMPUTE_CAPABILITIES="{caps}"')
     cuda_compiler(False)
 
 
 def cuda_compiler(clang_default):
     tag = "[Y/n]" if clang_default else "[y/N]"
-    if ask_bool("TF_CUDA_CLANG", "Do you want to use clang as CUDA compiler? %s: " % tag, clang_default):
+    if ask_bool("TF_CUDA_CLANG", f"Do you want to use clang as CUDA compiler? {tag}: ", clang_default):
         path = ask("CLANG_CUDA_COMPILER_PATH", "Please specify clang path that to be used as host compiler. "
                    "[Default is /usr/lib/llvm-18/bin/clang]: ", "/usr/lib/llvm-18/bin/clang")
-        bazelrc.append('build --action_env CLANG_CUDA_COMPILER_PATH="%s"' % path)
+        bazelrc.append(f'build --action_env CLANG_CUDA_COMPILER_PATH="{path}"')
         bazelrc.append("build --config=cuda_clang")
     else:
         path = ask("GCC_HOST_COMPILER_PATH", "Please specify which gcc should be used by nvcc as the host compiler. "
                    "[Default is /usr/bin/gcc]: ", "/usr/bin/gcc")
-        bazelrc.append('build --action_env GCC_HOST_COMPILER_PATH="%s"' % path)
+        bazelrc.append(f'build --action_env GCC_HOST_COMPILER_PATH="{path}"')
         bazelrc.append("build --config=cuda")
 
 
@@ -111,13 +111,13 @@ def cpu_compiler():
                        "/usr/lib/llvm-16/bin/clang]: ", "/usr/lib/llvm-16/bin/clang")
             if not os.environ.get("FAKE_CONFIGURE_REJECT_CLANG"):
                 break
-            print("Invalid clang path. %s cannot be found. Note that TensorFlow now requires clang to compile. "
-                  "You may override this behavior by setting TF_NEED_CLANG=0" % path)
+            print(f"Invalid clang path. {path} cannot be found. Note that TensorFlow now requires clang to compile. "
+                  "You may override this behavior by setting TF_NEED_CLANG=0")
         else:
             sys.exit("UserInputError: Invalid CLANG_COMPILER_PATH setting was provided 10 times in a row.")
         print("You have Clang 18.1.8 installed.\n")
-        bazelrc.append('build --action_env CLANG_COMPILER_PATH="%s"' % path)
-        bazelrc.append("build --repo_env=CC=%s" % path)
+        bazelrc.append(f'build --action_env CLANG_COMPILER_PATH="{path}"')
+        bazelrc.append(f"build --repo_env=CC={path}")
 
 
 def main():
@@ -133,8 +133,8 @@ def main():
     flags = ask("CC_OPT_FLAGS", 'Please specify optimization flags to use during compilation when bazel option '
                 '"--config=opt" is specified [Default is -Wno-sign-compare]: ', "-Wno-sign-compare")
     for flag in flags.split():
-        bazelrc.append("build:opt --copt=%s" % flag)
-        bazelrc.append("build:opt --host_copt=%s" % flag)
+        bazelrc.append(f"build:opt --copt={flag}")
+        bazelrc.append(f"build:opt --host_copt={flag}")
     ask_bool("TF_SET_ANDROID_WORKSPACE", "Would you like to interactively configure ./WORKSPACE for Android "
              "builds? [y/N]: ", False)
     with open(os.path.join(HERE, ".tf_configure.bazelrc"), "w") as handle:

@@ -70,9 +70,14 @@ def test_missing_source_and_non_tensorflow_folder_are_exit_3(kit, tmp_path, run_
 def test_missing_bazel_is_exit_3_with_the_fix(kit, tmp_path, run_setupkit):
     tree, bin_folder = kit.make_tree(tmp_path / "tf"), kit.make_bin(tmp_path / "bin", bazel=False)
     done = run_setupkit("build-tf", "--source", str(tree), *COMMON, env=kit.cli_env(bin_folder), timeout=60)
-    assert done.returncode == exitcodes.PRECONDITION
-    assert "bazelisk not found: npm install -g @bazel/bazelisk" in done.stderr
+    assert _one_line(done, exitcodes.PRECONDITION) == "setupkit: bazelisk not found"
+    assert done.stderr.strip().splitlines()[1].startswith("fix: npm install -g @bazel/bazelisk")
     assert not (tree / "configure_answers.json").exists()
+    # A dry run on this machine shows the plan, then refuses the same way.
+    dry = run_setupkit("build-tf", "--source", str(tree), *COMMON, "--dry-run", env=kit.cli_env(bin_folder),
+                       timeout=60)
+    assert "prerequisite:      MISSING bazelisk not found; fix: npm install -g @bazel/bazelisk" in dry.stdout
+    assert _one_line(dry, exitcodes.PRECONDITION) == "setupkit: bazelisk not found"
 
 
 def test_cuda_without_gpus_or_capabilities_is_a_usage_error(kit, tmp_path, run_setupkit):
@@ -122,6 +127,51 @@ def test_snapshot_plans_a_cuda_build_for_the_captured_h100(kit, tmp_path, run_se
     building = run_setupkit("build-tf", "--source", str(tree), "--snapshot", str(h100_snapshot),
                             env=kit.cli_env(bin_folder), timeout=60)
     assert building.returncode == exitcodes.USAGE and "use it with --dry-run" in building.stderr
+
+
+def _bin_with_bazelisk(kit, folder: Path) -> Path:
+    """This machine's PATH: bazelisk (the fake bazel under that name), clang and gcc: all found here."""
+    bin_folder = kit.make_bin(folder, bazel=False)
+    bazelisk = bin_folder / "bazelisk"
+    bazelisk.write_text((Path(__file__).parent / "fake_bazel.py").read_text())
+    bazelisk.chmod(0o755)
+    return bin_folder
+
+
+def test_a_snapshot_plan_takes_toolchain_headers_and_disk_from_the_snapshot_never_from_here(
+        kit, tmp_path, run_setupkit, h100_snapshot):
+    tree, bin_folder = kit.make_tree(tmp_path / "tf"), _bin_with_bazelisk(kit, tmp_path / "bin")
+    here = run_setupkit("build-tf", "--source", str(tree), "--dry-run", "--json", env=kit.cli_env(bin_folder),
+                        timeout=60)
+    assert {item["name"]: item["detail"] for item in json.loads(here.stdout)["prerequisites"]}["bazel"] == \
+        "bazelisk on PATH (the tree pins Bazel 7.4.1; bazelisk fetches it from .bazelversion)"  # the fake is seen
+
+    done = run_setupkit("build-tf", "--source", str(tree), "--dry-run", "--json", "--snapshot", str(h100_snapshot),
+                        env=kit.cli_env(bin_folder), timeout=60)
+    assert done.returncode == 0, done.stderr  # unknown is not missing: a dry run does not refuse
+    document = json.loads(done.stdout)
+    found = {item["name"]: item for item in document["prerequisites"]}
+    for name in ("bazel", "compiler", "python-headers", "disk:the source tree", "disk:Bazel's output root", "venv",
+                 "venv:--venv", "venv:--stock-venv", "log"):
+        assert found[name]["ok"] is None and found[name]["detail"].endswith(": unknown (snapshot)"), found[name]
+    assert "/opt/torch/.venv/bin/python3" in found["python-headers"]["detail"]  # the captured interpreter's
+    assert document["configure_answers"]["python_bin_path"] == "/opt/torch/.venv/bin/python3"
+    assert document["configure_answers"]["need_clang"] == "n"  # no clang known there, whatever is found here
+    assert document["snapshot"] == str(h100_snapshot)
+    assert document["jobs_reason"].startswith("16 CPUs")  # the H100 VM's, from its cpuinfo
+    assert str(bin_folder) not in done.stdout + done.stderr and sys.executable not in done.stdout
+
+    human = run_setupkit("build-tf", "--source", str(tree), "--dry-run", "--snapshot", str(h100_snapshot),
+                         "--python", sys.executable, env=kit.cli_env(bin_folder), timeout=60)
+    assert human.returncode == 0, human.stderr
+    assert f"machine:           the snapshot {h100_snapshot}" in human.stdout
+    assert "prerequisite:      unknown bazel or bazelisk on PATH (the tree pins Bazel 7.4.1; bazelisk fetches it " \
+           "from .bazelversion): unknown (snapshot)" in human.stdout
+    # Another --python than the captured one cannot be asked there: its headers are unknown, not this machine's.
+    assert f"prerequisite:      unknown Python headers of {sys.executable}: unknown (snapshot)" in human.stdout
+    assert "free disk for the source tree" in human.stdout and " GB free" not in human.stdout
+    assert str(bin_folder) not in human.stdout + human.stderr and "MISSING" not in human.stdout
+    assert "the unknown prerequisites are to be checked on the build machine" in human.stdout
 
 
 def _one_line(done, code: int) -> str:
@@ -210,29 +260,31 @@ def test_a_configure_that_cannot_run_is_exit_3_before_anything_runs(kit, tmp_pat
     assert not (tree / "setupkit-build-tf.log").exists() and kit.bazel_calls(bin_folder) == []
 
 
-@pytest.mark.parametrize("option, says", [
-    (("--jobs", "0"), "--jobs 0: give a number of Bazel jobs from 1 to 5,000"),
-    (("--jobs", "-1"), "--jobs -1:"),
-    (("--jobs", "9" * 40), "from 1 to 5,000"),
-    (("--bench-repeats", "0"), "--bench-repeats 0:"),
-    (("--bench-repeats", "1000000"), "from 1 to 20"),
-    (("--bench-steps", "-5"), "--bench-steps -5:"),
-    (("--bench-batch-size", "10000000"), "a batch size from 1 to 65,536"),
-    (("--min-free-gb", "nan"), "--min-free-gb nan"),
-    (("--cpu-flags", "avx9000"), "unknown CPU flag 'avx9000'"),
-    (("--cpu-flags", "-mavx2;$(reboot)"), "malformed compiler flag"),
-    (("--cpu-flags", " , "), "--cpu-flags is empty"),
-    (("--cpu-flags", "avx2 " * 100), "give at most 48"),
-    (("--cpu-flags", "-m" + "x" * 5000), "at most 60 characters"),
-    (("--cuda", "--cuda-capabilities", "nine"), "--cuda-capabilities 'nine'"),
-    (("--python", ""), "--python '':"),
+@pytest.mark.parametrize("option, says, fix", [
+    (("--jobs", "0"), "--jobs 0 is out of range", "fix: give a number of Bazel jobs from 1 to 5,000"),
+    (("--jobs", "-1"), "--jobs -1 is out of range", "fix: give a number of Bazel jobs"),
+    (("--jobs", "9" * 40), "is out of range", "from 1 to 5,000"),
+    (("--bench-repeats", "0"), "--bench-repeats 0 is out of range", "fix: give a number of runs per wheel"),
+    (("--bench-repeats", "1000000"), "--bench-repeats 1000000", "from 1 to 20"),
+    (("--bench-steps", "-5"), "--bench-steps -5 is out of range", "fix: give a number of steps"),
+    (("--bench-batch-size", "10000000"), "--bench-batch-size", "a batch size from 1 to 65,536"),
+    (("--min-free-gb", "nan"), "--min-free-gb nan", "fix: give a number of GB, 0 or more"),
+    (("--cpu-flags", "avx9000"), "unknown CPU flag 'avx9000'", "fix: use /proc/cpuinfo names"),
+    (("--cpu-flags", "-mavx2;$(reboot)"), "malformed compiler flag", "fix: give flags such as -mavx2"),
+    (("--cpu-flags", " , "), "--cpu-flags is empty", "fix: give native, auto, or a list such as avx2,fma"),
+    (("--cpu-flags", "avx2 " * 100), "--cpu-flags lists 100 flags", "fix: give at most 48"),
+    (("--cpu-flags", "-m" + "x" * 5000), "malformed compiler flag", "at most 60 characters"),
+    (("--cuda", "--cuda-capabilities", "nine"), "--cuda-capabilities 'nine'", "fix: give up to 32"),
+    (("--python", ""), "--python '' is not a program path", "fix: give the path of a Python interpreter"),
 ])
-def test_hostile_options_are_one_line_exit_2(kit, tmp_path, run_setupkit, option, says):
+def test_hostile_options_are_one_line_exit_2_and_their_fix(kit, tmp_path, run_setupkit, option, says, fix):
     tree, bin_folder = kit.make_tree(tmp_path / "tf"), kit.make_bin(tmp_path / "bin")
     done = run_setupkit("build-tf", "--source", str(tree), "--dry-run", *option, env=kit.cli_env(bin_folder),
                         timeout=60)
     line = _one_line(done, exitcodes.USAGE)
     assert says in line and len(line) < 400
+    hint = done.stderr.strip().splitlines()[1]
+    assert hint.startswith("fix: ") and fix in hint and len(hint) < 400
 
 
 @pytest.mark.parametrize("make_source, says", [

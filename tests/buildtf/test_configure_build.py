@@ -10,9 +10,8 @@ import pytest
 from setupkit import exitcodes
 from setupkit.buildtf import configure
 from setupkit.buildtf.log import BuildLog
-from setupkit.buildtf.pipeline import execute
 from setupkit.buildtf.plan import BuildOptions, make_plan
-from setupkit.buildtf.prereqs import find_toolchain
+from setupkit.buildtf.run import execute
 from setupkit.errors import SetupkitError
 
 WHEEL_TARGET = "//tensorflow/tools/pip_package:wheel"
@@ -22,7 +21,7 @@ def run(kit, tree, facts=None, **options):
     ui = kit.RecordingUi()
     plan = make_plan(BuildOptions(source=tree, install=False, min_free_gb=0, log=tree.parent / "build.log",
                                   output_dir=tree.parent / "pkg", **options),
-                     facts or kit.facts(), find_toolchain())
+                     kit.machine(facts))
     return plan, execute(plan, ui), ui
 
 
@@ -197,9 +196,9 @@ class FullDiskLog(BuildLog):
 
 
 def test_a_log_that_fills_up_stops_the_build_naming_the_step(kit, tmp_path, fake_bin, monkeypatch):
-    from setupkit.buildtf import pipeline
+    from setupkit.buildtf import run as build_run
 
-    monkeypatch.setattr(pipeline, "BuildLog", FullDiskLog)
+    monkeypatch.setattr(build_run, "BuildLog", FullDiskLog)
     monkeypatch.setenv("FAKE_BAZEL_SLEEP", "30")  # still building when the log fills, at [3 / 10]
     tree = kit.make_tree(tmp_path / "tf")
     with pytest.raises(SetupkitError) as stopped:

@@ -13,9 +13,8 @@ import pytest
 
 from setupkit import process
 from setupkit.buildtf import measure
-from setupkit.buildtf.pipeline import execute
 from setupkit.buildtf.plan import BuildOptions, make_plan
-from setupkit.buildtf.prereqs import find_toolchain
+from setupkit.buildtf.run import execute
 from setupkit.errors import ActionFailed, PreconditionError
 
 FAKE_BENCH = '''
@@ -41,7 +40,7 @@ print(json.dumps({"train_images_per_sec": (130.0 if built else 100.0) * slow,
 '''
 
 
-class FakePip(measure.Runner):
+class FakePip(measure.BenchmarkRunner):
     """Real commands, except `pip install`: it leaves a marker in the venv (or fails, for the stock wheel)."""
 
     stock_fails = False
@@ -65,7 +64,7 @@ def plan_with_install(kit, tmp_path, **options):
     bench.write_text(FAKE_BENCH)
     return make_plan(BuildOptions(source=tree, min_free_gb=0, log=tmp_path / "build.log", venv=tmp_path / "native",
                                   stock_venv=tmp_path / "stock", bench_script=bench, bench_steps=7,
-                                  bench_batch_size=16, **options), kit.facts(), find_toolchain())
+                                  bench_batch_size=16, **options), kit.machine())
 
 
 def test_built_and_stock_wheels_are_measured_side_by_side(kit, tmp_path, fake_bin):
@@ -103,7 +102,8 @@ def test_a_folder_that_is_not_a_venv_is_refused(tmp_path):
     (tmp_path / "precious").mkdir()
     (tmp_path / "precious" / "notes.txt").write_text("keep me")
     try:
-        measure.ensure_venv(sys.executable, tmp_path / "precious", measure.Runner(_NullLog()), with_pip=False)
+        measure.ensure_venv(sys.executable, tmp_path / "precious", measure.BenchmarkRunner(_NullLog()),
+                            with_pip=False)
     except Exception as error:  # noqa: BLE001 - the type and code are asserted below
         assert getattr(error, "exit_code", None) == 3 and "is not a virtual environment" in str(error)
     else:
@@ -136,7 +136,7 @@ def _real_wheel(folder: Path) -> Path:
 
 def test_real_venv_and_real_pip_install_the_wheel(tmp_path):
     """One real `python -m venv` with pip (~10 s) and a real `pip install` of a local wheel."""
-    runner = measure.Runner(_NullLog())
+    runner = measure.BenchmarkRunner(_NullLog())
     venv = tmp_path / "venv"
     assert measure.ensure_venv(sys.executable, venv, runner) is True
     assert measure.ensure_venv(sys.executable, venv, runner) is False  # reused, not recreated
@@ -182,7 +182,8 @@ def test_a_ratio_within_the_runs_own_spread_is_called_noise():
 def test_a_venv_path_that_is_a_file_or_a_fifo_is_refused(tmp_path, make, says):
     make(tmp_path / "target")
     with pytest.raises(PreconditionError) as refused:
-        measure.ensure_venv(sys.executable, tmp_path / "target", measure.Runner(_NullLog()), with_pip=False)
+        measure.ensure_venv(sys.executable, tmp_path / "target", measure.BenchmarkRunner(_NullLog()),
+                            with_pip=False)
     assert says in refused.value.message
 
 
@@ -195,6 +196,6 @@ def test_a_benchmark_that_hangs_is_cut_at_its_timeout_naming_it(tmp_path, monkey
     script.write_text("import time\nprint('warming up', flush=True)\ntime.sleep(60)\n")
     started = time.monotonic()
     with pytest.raises(ActionFailed) as failed:
-        measure.run_bench(venv, script, 1, 1, measure.Runner(_NullLog()))
+        measure.run_bench(venv, script, 1, 1, measure.BenchmarkRunner(_NullLog()))
     assert time.monotonic() - started < 15
     assert f"the benchmark failed in {venv} (timed out after 1s)" in failed.value.message

@@ -8,6 +8,7 @@ import pytest
 
 from setupkit import dialog, exitcodes
 from setupkit.buildtf import bazel, configure, cpuflags, prereqs, source
+from setupkit.buildtf.interpreter import Interpreter
 from setupkit.buildtf.plan import capabilities_for
 from setupkit.errors import SetupkitError
 
@@ -27,11 +28,12 @@ def test_bazelversion_skips_comments_and_blank_lines():
 def test_read_source_refuses_missing_and_non_tensorflow_folders(tmp_path):
     with pytest.raises(SetupkitError) as missing:
         source.read_source(tmp_path / "nowhere")
-    assert missing.value.exit_code == exitcodes.PRECONDITION and "git clone" in missing.value.message
+    assert missing.value.exit_code == exitcodes.PRECONDITION and "git clone" in missing.value.hint
     (tmp_path / "configure").write_text("")
     with pytest.raises(SetupkitError) as other:
         source.read_source(tmp_path)
     assert other.value.exit_code == exitcodes.PRECONDITION and "not a TensorFlow source tree" in other.value.message
+    assert other.value.hint == "give --source the root of a TensorFlow checkout"
 
 
 @pytest.mark.parametrize("line, expected", [
@@ -67,16 +69,20 @@ def test_cc_opt_flags_refuses_unknown_names_and_auto_without_flags():
     with pytest.raises(SetupkitError) as unknown:
         cpuflags.cc_opt_flags("avx9000", CPU)
     assert unknown.value.exit_code == exitcodes.USAGE and "avx9000" in unknown.value.message
+    assert "use /proc/cpuinfo names" in unknown.value.hint
     with pytest.raises(SetupkitError) as blind:
         cpuflags.cc_opt_flags("auto", None)
-    assert blind.value.exit_code == exitcodes.PRECONDITION and "--cpu-flags native" in blind.value.message
+    assert blind.value.exit_code == exitcodes.PRECONDITION and "--cpu-flags auto" in blind.value.message
+    assert "--cpu-flags native" in blind.value.hint
 
 
-def test_cpu_flags_from_facts_or_cpuinfo():
+def test_cpu_flags_from_the_facts_the_cpu_probe_reads_from_cpuinfo():
+    from setupkit.probes.cpu import cpu_flags, parse_cpuinfo
+
     assert cpuflags.normalise_cpu_flags("avx AVX2 fma") == {"avx", "avx2", "fma"}
     assert cpuflags.normalise_cpu_flags(None) is None
     cpuinfo = "processor\t: 0\nflags\t\t: fpu sse4_1 avx2\nbugs\t\t: spectre\nprocessor\t: 1\nflags\t\t: fpu\n"
-    assert cpuflags.parse_cpuinfo_flags(cpuinfo) == {"fpu", "sse4_1", "avx2"}
+    assert cpuflags.normalise_cpu_flags(cpu_flags(parse_cpuinfo(cpuinfo))) == {"fpu", "sse4_1", "avx2"}
     assert cpuflags.flags_this_cpu_lacks(["-mavx2", "-mavx512f", "-O3"], {"avx2"}) == ["-mavx512f"]
 
 
@@ -92,25 +98,47 @@ def test_jobs_from_memory_and_cpus(cpus, memory_mib, asked, count, says):
     assert jobs.count == count and says in jobs.reason
 
 
-class Usage:
-    def __init__(self, free_gb):
-        self.free = free_gb * 1e9
-
-
 def test_disk_check_wants_the_threshold_free(tmp_path):
-    assert prereqs.check_disk("the source tree", tmp_path, 30, lambda path: Usage(31)).ok
-    short = prereqs.check_disk("Bazel's output root", tmp_path / "not" / "yet", 30, lambda path: Usage(12))
-    assert not short.ok and "only 12 GB free" in short.line() and ">= 30 GB" in short.line()
+    assert prereqs.check_disk("the source tree", str(tmp_path), 31 * 10**9, 30, snapshot=False).ok
+    short = prereqs.check_disk("Bazel's output root", "~/.cache/bazel", 12 * 10**9, 30, snapshot=False)
+    assert short.missing and "only 12 GB free" in short.detail and ">= 30 GB" in short.fix
+
+
+def test_free_disk_that_is_not_known_is_unknown_never_missing():
+    snapshot = prereqs.check_disk("the source tree", "/src/tf", None, 30, snapshot=True)
+    assert (snapshot.ok, snapshot.detail) == (None, "free disk for the source tree (/src/tf): unknown (snapshot)")
+    live = prereqs.check_disk("the source tree", "/src/tf", None, 30, snapshot=False)
+    assert live.ok is None and not live.missing
 
 
 def test_missing_bazel_and_compiler_carry_their_fix():
-    none = prereqs.Toolchain(bazel=None, clang=None, gcc=None)
-    bazel_finding = prereqs.check_bazel(none, "7.4.1")
-    assert bazel_finding.line().startswith("bazelisk not found: npm install -g @bazel/bazelisk")
-    assert "7.4.1" in bazel_finding.line()
-    assert "apt-get install clang" in prereqs.check_compiler(none, "Clang 18.1.8").line()
-    headers = prereqs.check_python_headers("/usr/bin/python3", "/nowhere/include")
-    assert not headers.ok and "apt-get install python3-dev" in headers.line()
+    bazel_finding = prereqs.check_bazel(None, "7.4.1", snapshot=False)
+    assert bazel_finding.missing and bazel_finding.detail == "bazelisk not found"
+    assert bazel_finding.fix.startswith("npm install -g @bazel/bazelisk") and "7.4.1" in bazel_finding.fix
+    compiler = prereqs.check_compiler(None, None, "Clang 18.1.8", snapshot=False)
+    assert compiler.missing and "apt-get install clang" in compiler.fix
+    headers = prereqs.check_python_headers(Interpreter("/usr/bin/python3", include="/nowhere/include",
+                                                       headers=False), snapshot=False)
+    assert headers.missing and "apt-get install python3-dev" in headers.fix
+
+
+def test_what_a_snapshot_does_not_tell_is_unknown_not_missing():
+    python = Interpreter("/opt/venv/bin/python3")
+    found = [prereqs.check_bazel(None, "7.4.1", snapshot=True),
+             prereqs.check_compiler(None, None, "Clang 18.1.8", snapshot=True),
+             prereqs.check_python_headers(python, snapshot=True), prereqs.check_venv_module(python, snapshot=True)]
+    assert [item.ok for item in found] == [None] * 4
+    assert all(item.detail.endswith(": unknown (snapshot)") and item.fix is None for item in found)
+    assert "/opt/venv/bin/python3" in found[2].detail
+    # On this machine the same unknown interpreter is one that could not be run: missing, with the fix.
+    live = prereqs.check_python_headers(python, snapshot=False)
+    assert live.missing and "--python" in live.fix
+    assert prereqs.check_bazel("bazelisk", "7.4.1", snapshot=True).ok
+
+
+def test_jobs_for_a_machine_whose_cpus_are_unknown_are_not_this_machines():
+    jobs = prereqs.choose_jobs(None, 64 * 1024)
+    assert jobs.count == 1 and "CPUs unknown" in jobs.reason
 
 
 REAL_2_20_CAPABILITIES = (
@@ -154,20 +182,21 @@ def test_build_commands_per_version(tmp_path):
 
 
 def test_configure_env_for_cpu_and_cuda():
-    cpu = configure.Choices("/usr/bin/python3", False, None, "/usr/bin/clang", "/usr/bin/gcc",
-                            "-march=native -Wno-sign-compare")
+    cpu = configure.ConfigureChoices("/usr/bin/python3", False, None, "/usr/bin/clang", "/usr/bin/gcc",
+                                     "-march=native -Wno-sign-compare")
     assert configure.configure_env(cpu) == {
         "PYTHON_BIN_PATH": "/usr/bin/python3", "TF_NEED_ROCM": "0", "TF_NEED_CUDA": "0", "TF_NEED_CLANG": "1",
         "CLANG_COMPILER_PATH": "/usr/bin/clang",
         "CC_OPT_FLAGS": "-march=native -Wno-sign-compare", "TF_SET_ANDROID_WORKSPACE": "0",
         "USE_DEFAULT_PYTHON_LIB_PATH": "1"}
-    cuda = configure.configure_env(configure.Choices("/usr/bin/python3", True, "8.9", None, "/usr/bin/gcc", "-O2"))
+    cuda = configure.configure_env(configure.ConfigureChoices("/usr/bin/python3", True, "8.9", None, "/usr/bin/gcc",
+                                                              "-O2"))
     assert cuda["TF_NEED_CUDA"] == "1" and cuda["TF_CUDA_CLANG"] == "0"
     assert cuda["GCC_HOST_COMPILER_PATH"] == "/usr/bin/gcc" and "CLANG_CUDA_COMPILER_PATH" not in cuda
     assert cuda["HERMETIC_CUDA_COMPUTE_CAPABILITIES"] == cuda["TF_CUDA_COMPUTE_CAPABILITIES"] == "8.9"
     assert cuda["HERMETIC_CUDA_VERSION"] == "" and "TF_NEED_CLANG" not in cuda and "TF_NEED_TENSORRT" not in cuda
-    old = configure.configure_env(configure.Choices("/usr/bin/python3", True, "8.6", None, "/usr/bin/gcc", "-O2",
-                                                    hermetic_cuda=False))
+    old = configure.configure_env(configure.ConfigureChoices("/usr/bin/python3", True, "8.6", None, "/usr/bin/gcc",
+                                                             "-O2", hermetic_cuda=False))
     assert old["TF_NEED_TENSORRT"] == "0" and old["TF_CUDA_COMPUTE_CAPABILITIES"] == "8.6"
     assert "HERMETIC_CUDA_VERSION" not in old and "LOCAL_CUDA_PATH" not in old
 
@@ -179,7 +208,8 @@ def test_capabilities_from_the_gpus_or_asked_or_refused():
     assert capabilities_for(False, None, facts) is None
     with pytest.raises(SetupkitError) as none:
         capabilities_for(True, None, {"gpu.compute_capabilities": None})
-    assert none.value.exit_code == exitcodes.USAGE and "--cuda-capabilities" in none.value.message
+    assert none.value.exit_code == exitcodes.USAGE and "compute capabilities" in none.value.message
+    assert none.value.hint.startswith("give --cuda-capabilities 8.9,9.0")
 
 
 def test_console_ui_off_a_terminal_prints_a_line_per_tenth_and_the_errors():

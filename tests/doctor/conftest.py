@@ -1,17 +1,14 @@
-"""Fixtures of the doctor tests; the plain helpers live in doctor_helpers.py, importable from the test modules."""
+"""Fixtures of the doctor tests; the plain helpers are in tests/helpers/doctor.py."""
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-# pytest runs with --import-mode=importlib, which puts no test folder on sys.path: add this one for the helpers.
-sys.path.insert(0, str(Path(__file__).parent))
-
-from doctor_helpers import make_variant  # noqa: E402
+from tests.helpers.scenarios import make_variant
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Every option of `setupkit doctor` refuses its bad values through the real CLI: a malformed value exits 2, a
---deep-python that is no program exits 3, each with one line saying what to give, never a traceback."""
+--deep-python that is no program exits 3, each with one line saying what is wrong and a `fix:` line saying what
+to give, never a traceback."""
 
 from __future__ import annotations
 
@@ -11,19 +12,21 @@ import pytest
 from setupkit import exitcodes
 from setupkit.doctor.run import DoctorOptions
 from setupkit.errors import UsageError
-
-from doctor_helpers import H100
+from tests.helpers.scenarios import H100
 
 SNAPSHOT = ("--snapshot", str(H100))
 
 
-def refused(done, code: int, *words: str) -> str:
+def refused(done, code: int, *words: str, fix: str | None = None) -> str:
+    """The refusal's one line (returned) holds ``words``; ``fix``, where given, is its whole fix line."""
     assert done.returncode == code, (done.returncode, done.stdout[-500:], done.stderr[-2000:])
     assert "Traceback" not in done.stderr and "\x1b" not in done.stderr
     lines = done.stderr.splitlines()
     assert len(lines) <= 2 and lines[0].startswith("setupkit: "), done.stderr
     for word in words:
         assert word in lines[0], lines[0]
+    if fix is not None:
+        assert lines[1:] == [f"fix: {fix}"], done.stderr
     assert not done.stdout
     return lines[0]
 
@@ -33,7 +36,7 @@ def refused(done, code: int, *words: str) -> str:
 def test_deep_timeout_must_be_sane_seconds(run_setupkit, value):
     """Checked whether or not --deep is given: a bad value is a mistake either way."""
     line = refused(run_setupkit("doctor", "--deep-timeout", value, *SNAPSHOT), exitcodes.USAGE, "--deep-timeout",
-                   "1 to 3600")
+                   "1 to 3600", fix="give one, e.g. 120")
     assert len(line) < 200
 
 
@@ -65,7 +68,9 @@ def not_programs(tmp_path):
                                   "a device"])
 def test_deep_python_must_be_a_program(run_setupkit, not_programs, kind):
     done = run_setupkit("doctor", "--deep", "--deep-python", not_programs[kind], "--deep-timeout", "5", timeout=60)
-    refused(done, exitcodes.PRECONDITION, "--deep-python", kind)
+    fix = ("give the interpreter's path" if kind == "no such program on PATH"
+           else "give the path of a Python interpreter")
+    refused(done, exitcodes.PRECONDITION, "--deep-python", kind, fix=fix)
 
 
 def test_deep_python_on_path_or_by_path_is_taken():
@@ -79,7 +84,8 @@ def test_deep_python_on_path_or_by_path_is_taken():
 @pytest.mark.parametrize("option", ["--only", "--skip"])
 @pytest.mark.parametrize("value", ["", "cpu.avxx", "\x1b[2Jcpu.avx", "x" * 5000, "cpu.avx,gpu.present"])
 def test_check_ids_must_be_checks(run_setupkit, option, value):
-    line = refused(run_setupkit("doctor", option, value, *SNAPSHOT), exitcodes.USAGE, "unknown check id")
+    line = refused(run_setupkit("doctor", option, value, *SNAPSHOT), exitcodes.USAGE, "unknown check id",
+                   fix="see `setupkit doctor --list-checks`")
     assert "\\x1b" in line or "\x1b" not in value
 
 

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from doctor_helpers import REPO, builtin_checks, facts_with
-from setupkit.doctor.catalog import STATUSES, check_files, load_catalog, load_file, registered
+from setupkit import yamlio
+from setupkit.doctor.catalog import STATUSES, catalog_dir, check_files, load_catalog, load_file, registered
 from setupkit.doctor.conditions import OPERAND_KEYS
 from setupkit.doctor.engine import evaluate_check
-from setupkit.doctor import yamlio
-from setupkit.doctor.yamlio import CatalogError, catalog_dir
-from test_checks import REQUIRED
+from setupkit.knowledge.loader import TABLES_DIR
+from setupkit.yamlio import CatalogError
+from tests.helpers.doctor import REQUIRED, builtin_checks, facts_with
+from tests.helpers.scenarios import REPO
 
 GOOD = """
 checks:
@@ -38,10 +39,8 @@ def write(tmp_path: Path, text: str, name: str = "site.yaml") -> Path:
     return path
 
 
-def test_catalog_ships_inside_the_package():
-    import setupkit
-
-    assert catalog_dir() == Path(setupkit.__file__).parent / "catalog"
+def test_catalog_is_the_checkouts_checks_folder():
+    # A wheel carries checks/ as setupkit/catalog (tests/test_packaging.py builds one); a checkout reads it in place.
     assert catalog_dir().resolve() == (REPO / "checks").resolve()
     assert len(check_files(catalog_dir())) >= 7
 
@@ -116,7 +115,8 @@ def test_the_good_example_loads(tmp_path):
 
 BAD = [
     ("unknown fact", ("driver.version]", "driver.versoin]"), "unknown fact 'driver.versoin'"),
-    ("undeclared fact", ("facts: [gpu.count, driver.version]", "facts: [gpu.count]"), "missing from the check's 'facts'"),
+    ("undeclared fact", ("facts: [gpu.count, driver.version]", "facts: [gpu.count]"),
+     "missing from the check's 'facts'"),
     ("misspelt key", ("severity: high", "severty: high"), "unknown key 'severty'"),
     ("bad status", ("status: fail", "status: broken"), "status 'broken'"),
     ("bad op", ('op: "<"', 'op: "=~"'), "op '=~'"),
@@ -216,7 +216,7 @@ def test_both_parsers_read_the_catalog_alike_and_refuse_deep_nesting(libyaml):
     if libyaml and not getattr(yaml, "__with_libyaml__", False):
         pytest.skip("PyYAML was built without libyaml")
     loader = yamlio.loader_class(libyaml)
-    for path in sorted(catalog_dir().glob("**/*.yaml")):
+    for path in sorted([*catalog_dir().glob("**/*.yaml"), *TABLES_DIR.glob("*.yaml")]):
         assert yamlio.loads(path.read_text(), str(path), loader) == yaml.safe_load(path.read_text()), path
     for deep in ("[" * 10_000 + "]" * 10_000, "{a: " * 5_000 + "1" + "}" * 5_000):
         with pytest.raises(CatalogError, match=r"x\.yaml \(line 1\): not valid catalog YAML: .*nest"):

@@ -7,15 +7,8 @@ import json
 
 import pytest
 
-from doctor_helpers import snapshot_facts, verdict
-
-REQUIRED = [
-    "os.supported", "host.wsl", "host.laptop", "cpu.avx", "cpu.native-build", "gpu.present", "nouveau.loaded",
-    "driver.installed", "driver.version-mismatch", "driver.cuda-compat", "cuda.toolkit", "cudnn.present",
-    "display.manager-running", "secureboot.enabled", "python.supported", "pip.outdated", "tensorflow.installed",
-    "tensorflow.cuda-compat", "gpu.memory-held", "env.cuda-visible-devices", "reboot.required",
-    "python.externally-managed", "tensorflow.distributions",
-]
+from tests.helpers.doctor import REQUIRED, verdict
+from tests.helpers.scenarios import snapshot_facts
 
 ON_SCENARIOS = [
     # (check, scenario, expected status)

@@ -9,10 +9,9 @@ import sys
 
 import pytest
 
-from doctor_helpers import H100, SCENARIOS
-from setupkit.doctor.deep import DEEP_FACTS
 from setupkit.facts import FACTS
-from test_checks import REQUIRED
+from tests.helpers.doctor import REQUIRED
+from tests.helpers.scenarios import H100, SCENARIOS
 
 SITE_POLICY = """
 checks:
@@ -80,7 +79,8 @@ def test_json_contract(run_setupkit):
     assert document["schema"] == "setupkit-doctor/1"
     assert document["status"] == "fail"
     assert set(FACTS) <= set(document["facts"])
-    assert not set(DEEP_FACTS) & set(document["facts"]), "deep facts only with --deep"
+    deep = [name for name in FACTS if name.startswith("tfprobe.")]
+    assert deep and all(document["facts"][name] is None for name in deep), "deep facts only with --deep"
     for finding in document["findings"]:
         assert {"id", "section", "status", "title", "detail", "fix"} <= set(finding)
         assert finding["status"] in ("pass", "warn", "fail", "info", "unknown", "skip")
@@ -125,7 +125,8 @@ def test_only_and_skip(run_setupkit):
 
 
 @pytest.mark.parametrize("args", [("--only", "cpu.avxx"), ("--skip", "nope.nope"), ("--only", "tensorflow.import"),
-                                  ("--deep", "--snapshot", str(H100)), ("--no-such-flag",)])
+                                  ("--deep", "--deep-python", "python3", "--snapshot", str(H100)),
+                                  ("--no-such-flag",)])
 def test_usage_errors_are_exit_2(run_setupkit, args):
     done = run_setupkit("doctor", *args)
     assert done.returncode == 2, (done.stdout, done.stderr)

@@ -11,11 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from doctor_helpers import facts_with, verdict
-from setupkit.doctor.deep import (DEFAULT_TIMEOUT, MAX_TIMEOUT, bounded_timeout, interpret, parse_cpu_log,
-                                  run_deep_probe)
+from setupkit.host.live import LiveHost
+from setupkit.probes import tensorflow
+from setupkit.probes.deep import DEFAULT_TIMEOUT, DeepRequest
+from setupkit.probes.tensorflow import MAX_TIMEOUT, bounded_timeout, interpret, parse_cpu_log
+from tests.helpers.doctor import facts_with, verdict
 
 FAKES = Path(__file__).parent / "fakes"
+
+
+def run_deep_probe(python: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> dict:
+    """The tfprobe.* facts the deep probe gives on this machine (what `doctor --deep --deep-python` adds)."""
+    return tensorflow.probe(LiveHost(), DeepRequest(python, timeout))
 
 TF_29 = ("I0000 00:00:1795770314.005264   10577 cpu_feature_guard.cc:227] This TensorFlow binary is optimized to use "
          "available CPU instructions in performance-critical operations.\n"

@@ -8,13 +8,12 @@ from dataclasses import replace
 
 import pytest
 
-from doctor_helpers import builtin_checks, facts_with, verdict
 from setupkit import exitcodes
-from setupkit import versions
-from setupkit.doctor import functions, tables, templates
-from setupkit.doctor.catalog import Check, Outcome
+from setupkit.doctor import functions, templates
+from setupkit.doctor.catalog import Check, Outcome, Rule
 from setupkit.doctor.conditions import Scope, evaluate
 from setupkit.doctor.engine import Finding, evaluate_check, exit_code, overall_status
+from tests.helpers.doctor import builtin_checks, facts_with, verdict
 
 
 def holds(condition, lets=None, **facts):
@@ -76,7 +75,7 @@ def test_operands_lets_calls_and_lookups():
 
 def _check(rules, default=("pass", "fine"), unknown=None, facts=("driver.version",)):
     return Check(id="t.check", section="Test", title="t", severity="low", facts=tuple(facts),
-                 rules=tuple(Outcome(status=s, message=m, when=w, if_unknown=u) for w, s, m, u in rules),
+                 rules=tuple(Rule(status=s, message=m, when=w, if_unknown=u) for w, s, m, u in rules),
                  default=Outcome(status=default[0], message=default[1]),
                  unknown=None if unknown is None else Outcome(status=unknown[0], message=unknown[1]))
 
@@ -184,46 +183,32 @@ def test_flags_processes_fractions():
         "python3 (pid 7, 10 MiB on GPU 0)"
 
 
-# -- versions and tables -------------------------------------------------------------------------------------
+# -- the knowledge tables, as checks read them --------------------------------------------------------------
 
-def test_versions_are_lenient():
-    assert versions.compare("580.159.04", "580.65.06") == 1
-    assert versions.compare("13.0", "13") == 0
-    assert versions.compare("535.54.03-server", "535.54.03") == 0
-    assert versions.compare("2.21.0rc1", "2.21.0") == -1
-    assert versions.compare("n/a", "1") is None
-    assert versions.major_minor("12.5.82") == "12.5"
-
-
-def test_tables_api():
-    assert tables.min_driver_for_cuda("12.2") == "535.54.03"
-    assert tables.min_driver_for_cuda("12.8.1") == "570.124.06"
-    assert tables.min_driver_for_cuda("11.2.2") == "460.32.03"
-    assert tables.min_driver_for_cuda("99.0") is None
-    assert tables.supported_cuda_for_driver("535.54.03") == "12.2"
-    assert tables.supported_cuda_for_driver("580.159.04") == "13.0"
-    assert tables.supported_cuda_for_driver("300.1") is None
-    assert tables.minor_compat_driver("12.4") == "525.60.13"
-    assert tables.latest_tensorflow() == "2.21.0"
-    build = tables.tested_build("2.15.1")
-    assert (build["python"], build["cuda"], build["cudnn"]) == ("3.9-3.11", "12.2", "8.9")
-    assert tables.tested_build("2.20.0")["and_cuda"]["nvidia-cudnn-cu12"] == "9.3.0.75"
-    assert tables.tested_build("3.0") is None
-    assert tables.python_range("2.21") == ("3.10", "3.13")
-    assert tables.python_supported("2.21.0", "3.9.18") is False
-    assert tables.python_supported("2.20.0", "3.9.18") is True
+def test_table_functions_answer_checks_in_text():
+    call = {name: entry[0] for name, entry in functions.FUNCTIONS.items()}
+    assert call["min_driver_for_cuda"]("12.8.1") == "570.124.06"
+    assert call["supported_cuda_for_driver"]("535.54.03") == "12.2"
+    assert call["supported_cuda_for_driver"]("580.159.04") == "13.0"
+    assert call["supported_cuda_for_driver"]("300.1") is None
+    assert call["supported_cuda_for_driver"](None) is None
+    assert call["minor_compat_driver"]("12.4") == "525.60.13"
+    assert call["latest_tensorflow"]() == "2.21.0"
+    assert call["python_supported"]("2.21.0", "3.9.18") is False
+    assert call["major_minor"]("12.5.82") == "12.5"
 
 
-def test_tables_match_the_reference_rows():
-    # install.md section 6 and 7, row by row where they are quoted exactly
-    rows = {"2.21.0": ("3.10-3.13", "9.3", "12.5"), "2.17.0": ("3.9-3.12", "8.9", "12.3"),
-            "2.14.0": ("3.9-3.11", "8.7", "11.8"), "2.10.0": ("3.7-3.10", "8.1", "11.2")}
-    for tf, (python, cudnn, cuda) in rows.items():
-        build = tables.tested_build(tf)
-        assert (build["python"], build["cudnn"], build["cuda"]) == (python, cudnn, cuda)
-    for cuda, driver in {"11.8": "520.61.05", "12.4": "550.54.14", "13.0": "580.65.06", "13.2": "595.45.04",
-                         "10.2": "440.33"}.items():
-        assert tables.min_driver_for_cuda(cuda) == driver
+def test_lookups_give_the_fields_as_the_table_writes_them():
+    build = functions.LOOKUPS["tensorflow_builds"]("2.15.1")
+    assert (build["python"], build["cuda"], build["cudnn"], build["compiler"], build["bazel"]) == \
+        ("3.9-3.11", "12.2", "8.9", "Clang 16.0.0", "6.1.0")
+    assert build.get("and_cuda") is None
+    assert functions.LOOKUPS["tensorflow_builds"]("2.20.0")["and_cuda"]["nvidia-cudnn-cu12"] == "9.3.0.75"
+    assert functions.LOOKUPS["tensorflow_builds"]("3.0") is None
+    assert functions.LOOKUPS["cuda_driver"]("12.2") == {"driver": "535.54.03"}
+    assert functions.LOOKUPS["cuda_driver"]("99.0") == {"driver": None}
+    assert holds({"lookup": "tensorflow_builds", "key": {"fact": "tensorflow.version"}, "field": "cuda",
+                  "op": "==", "value": "12.5"}, tensorflow__version="2.21.0")
 
 
 # -- deep checks on fact dictionaries --------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from doctor_helpers import H100, SCENARIOS, builtin_checks, snapshot_facts
 from setupkit.doctor import report
 from setupkit.doctor.engine import run_checks, select
+from tests.helpers.doctor import builtin_checks
+from tests.helpers.scenarios import H100, SCENARIOS, snapshot_facts
 
 GOLDEN = Path(__file__).parent / "golden"
 

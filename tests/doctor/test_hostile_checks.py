@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from doctor_helpers import H100
+from tests.helpers.scenarios import H100
 
 TIMEOUT_S = 15
 """Well past the half second a refusal takes, for a loaded machine; an expanded bomb takes hours."""
@@ -56,15 +56,18 @@ def doctor(checks_dir: Path) -> tuple[subprocess.CompletedProcess[str], float]:
     return result, time.monotonic() - started
 
 
-def assert_refused(checks_dir: Path, *words: str) -> str:
-    """doctor refuses ``checks_dir`` with exit 3 and one line holding ``words``; returns that line."""
+def assert_refused(checks_dir: Path, *words: str, fix: str | None = None) -> str:
+    """doctor refuses ``checks_dir`` with exit 3 and one line holding ``words``, followed by the line
+    ``fix: <fix>`` when a fix is given; returns the message line."""
     result, elapsed = doctor(checks_dir)
     assert "Traceback" not in result.stderr + result.stdout, result.stderr[-2000:]
     assert result.returncode == 3, (result.returncode, result.stderr[-2000:])
     lines = result.stderr.splitlines()
-    assert len(lines) == 1, lines
-    (line,) = lines
+    assert len(lines) == (1 if fix is None else 2), lines
+    line = lines[0]
     assert line.startswith("setupkit: "), line
+    if fix is not None:
+        assert lines[1] == f"fix: {fix}", lines
     for word in words:
         assert word in line, (word, line)
     assert len(line) < 600, line  # never a structure printed whole
@@ -186,7 +189,8 @@ def test_too_many_files_or_entries_are_refused(tmp_path):
     crowded.mkdir()
     for index in range(10_001):
         (crowded / f"{index}.txt").touch()
-    assert_refused(crowded, "more than 10,000 entries")
+    line = assert_refused(crowded, "more than 10,000 entries", fix="give a folder that holds check files only")
+    assert line == f"setupkit: {crowded}: more than 10,000 entries", line
 
 
 def test_too_many_checks_are_refused(tmp_path):

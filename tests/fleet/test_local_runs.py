@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
@@ -52,8 +51,8 @@ def test_second_doctor_run_changes_nothing(first_doctor_run, workspace, fleet):
 def test_smoke_run_gathers_a_passing_report(first_doctor_run, workspace, fleet):
     tmp, extra = workspace
     assert first_doctor_run.returncode == 0
-    result = fleet.run_playbook("smoke.yml", tmp, {**extra, "setupkit_smoke_args": "--synthetic --steps 10 --batch-size 32"},
-                                timeout=600)
+    smoke_args = "--synthetic --steps 10 --batch-size 32"
+    result = fleet.run_playbook("smoke.yml", tmp, {**extra, "setupkit_smoke_args": smoke_args}, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert fleet.parse_recap(result.stdout)["localhost"]["failed"] == 0, fleet.recap_line(result.stdout)

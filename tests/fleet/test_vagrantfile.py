@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 RECORDER = Path(__file__).with_name("vagrant_recorder.rb")
+NEEDS_VAGRANT = pytest.mark.skipif(shutil.which("vagrant") is None,
+                                   reason="vagrant is not installed (Debian: apt-get install vagrant)")
 
 
 def vagrant_env(tmp_path, **extra):
@@ -25,7 +27,7 @@ def vagrant_validate(repo, tmp_path, **extra):
                           timeout=180, cwd=repo, env=vagrant_env(tmp_path, **extra))
 
 
-@pytest.mark.skipif(shutil.which("vagrant") is None, reason="vagrant is not installed (Debian: apt-get install vagrant)")
+@NEEDS_VAGRANT
 @pytest.mark.parametrize("gpu", ["", "0000:01:00.0"])
 def test_vagrant_validate(gpu, fleet, tmp_path):
     result = vagrant_validate(fleet.REPO, tmp_path, SETUPKIT_GPU_PCI=gpu)
@@ -33,7 +35,7 @@ def test_vagrant_validate(gpu, fleet, tmp_path):
     assert "Vagrantfile validated successfully" in result.stdout
 
 
-@pytest.mark.skipif(shutil.which("vagrant") is None, reason="vagrant is not installed (Debian: apt-get install vagrant)")
+@NEEDS_VAGRANT
 def test_vagrant_validate_names_a_bad_pci_address(fleet, tmp_path):
     result = vagrant_validate(fleet.REPO, tmp_path, SETUPKIT_GPU_PCI="01:00")
     assert result.returncode != 0

@@ -37,6 +37,11 @@ class NVMLError_NotSupported(NVMLError):
     pass
 
 
+class NVMLError_GpuIsLost(NVMLError):
+    def __str__(self):
+        return "GPU is lost"
+
+
 NVML_TEMPERATURE_GPU = 0
 
 
@@ -165,6 +170,14 @@ def nvmlSystemGetCudaDriverVersion():
     raise NVMLError_NotSupported()
 """,
     "garbage-count": WORKING_GPU.replace("return 1\n", "return 4294967295\n", 1),
+    "lost-gpu": WORKING_GPU + """
+def nvmlDeviceGetHandleByIndex(index):
+    raise NVMLError_GpuIsLost()
+""",
+    "no-count": WORKING_GPU + """
+def nvmlDeviceGetCount():
+    raise NVMLError_NotSupported()
+""",
 }
 
 
@@ -264,6 +277,73 @@ def test_odd_exceptions_and_values_cost_only_their_own_field(fake_nvml):
     assert device["persistence_mode"] is None and device["compute_capability"] is None
     assert device["processes"] == [] and document["cuda_driver_version"] is None
     assert device["pcie_gen"] == [None, None]
+
+
+def missing(function: str) -> str:
+    return f"AttributeError: module 'pynvml' has no attribute '{function}'"
+
+
+def test_each_field_that_could_not_be_read_says_why_and_a_field_read_is_not_named(fake_nvml):
+    fake_nvml("working")
+    document, _ = timed_read()
+    (device,) = document["devices"]
+    assert device["errors"]["name"] == missing("nvmlDeviceGetName")
+    assert device["errors"]["power_w"] == missing("nvmlDeviceGetPowerUsage")
+    assert device["errors"]["pcie_gen"] == missing("nvmlDeviceGetCurrPcieLinkGeneration")  # the first that failed
+    assert device["errors"]["processes"] == missing("nvmlDeviceGetComputeRunningProcesses")
+    assert not {"index", "pci_bus_id", "memory_total", "memory_used", "compute_capability",
+                "temperature_c"} & set(device["errors"])
+    assert set(device["errors"]) <= set(device) - {"errors"}  # every name is a field of the device
+    assert document["errors"] == {"nvml_version": missing("nvmlSystemGetNVMLVersion")}  # the driver's fields
+
+
+def test_odd_exceptions_are_named_with_their_type_under_the_fields_they_cost(fake_nvml):
+    fake_nvml("odd-fields")
+    document, _ = timed_read()
+    (device,) = document["devices"]
+    errors = device["errors"]
+    assert errors["name"] == "MemoryError" and errors["uuid"] == "RecursionError"
+    assert errors["pci_bus_id"] == "KeyError: 'busId'"  # raised by the structure NVML filled, not the call
+    assert errors["memory_total"] == errors["memory_used"] == "ValueError: garbage"
+    assert "temperature_c" not in errors and "power_w" not in errors  # answers out of form are no errors: unknown
+    assert document["errors"]["cuda_driver_version"] == "NVMLError_NotSupported"
+    json.dumps(document, allow_nan=False)
+
+
+def test_bytes_decoded_with_replacement_are_read_not_errors(fake_nvml):
+    fake_nvml("bad-bytes")
+    document, _ = timed_read()
+    assert "errors" not in document  # every driver-level field was read
+    assert not {"name", "uuid"} & set(document["devices"][0]["errors"])
+
+
+def test_a_gpu_that_cannot_be_opened_says_why(fake_nvml):
+    fake_nvml("lost-gpu")
+    document, _ = timed_read()
+    assert document["devices"] == [{"index": 0, "error": "could not open this GPU",
+                                    "errors": {"handle": "NVMLError_GpuIsLost: GPU is lost"}}]
+
+
+def test_a_count_that_fails_is_no_gpu_with_the_reason(fake_nvml):
+    fake_nvml("no-count")
+    document, _ = timed_read()
+    assert document["devices"] == [] and document["errors"]["devices"] == "NVMLError_NotSupported"
+
+
+def test_the_facts_of_fields_that_failed_stay_unknown(fake_nvml, tmp_path):
+    from setupkit.host.bundle import write_recording
+    from setupkit.host.recording import Recording
+    from setupkit.probes import read_facts
+
+    fake_nvml("odd-fields")
+    document, _ = timed_read()
+    snapshot = write_recording(Recording(nvml=document), str(tmp_path / "snapshot"))
+    assert json.loads((snapshot / "nvml.json").read_text())["devices"][0]["errors"] == document["devices"][0]["errors"]
+    facts = read_facts(str(snapshot))
+    assert facts["gpu.count"] == 1 and facts["driver.nvml_error"] is None
+    assert facts["gpu.names"] == [None] and facts["gpu.uuids"] == [None] and facts["gpu.errors"] == [None]
+    assert facts["gpu.memory_total_mib"] == [None] and facts["gpu.memory_used_mib"] == [None]
+    assert facts["gpu.compute_capabilities"] == [None] and facts["driver.cuda_max"] is None
 
 
 def test_the_child_imports_from_the_parents_path_not_the_current_folder(fake_nvml, tmp_path, monkeypatch):

@@ -3,6 +3,8 @@ anything is read or written, exit 4 when it fails midway, and never a half-writt
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import re
 import resource
@@ -16,9 +18,9 @@ import time
 import pytest
 
 from setupkit.errors import ActionFailed, PreconditionError
-from setupkit.host import capture
+from setupkit.host import bundle
 from setupkit.host.base import CommandResult, PythonInfo
-from setupkit.host.capture import write_snapshot
+from setupkit.host.bundle import write_recording
 from setupkit.host.recording import Recording
 from setupkit.host.snapshot import SnapshotHost
 
@@ -59,14 +61,14 @@ class TestTargetsThatCannotTakeIt:
         make(tmp_path)
         before = sorted(p.name for p in tmp_path.iterdir())
         with pytest.raises(PreconditionError, match=re.escape(says.format(d=tmp_path))) as caught:
-            write_snapshot(RECORDING, str(tmp_path / output))
+            write_recording(RECORDING, str(tmp_path / output))
         assert caught.value.exit_code == 3 and caught.value.hint
         assert sorted(p.name for p in tmp_path.iterdir()) == before
         assert not (tmp_path / "elsewhere").exists()  # nothing written through the dangling link
 
     def test_an_empty_folder_takes_a_folder_bundle(self, tmp_path):
         (tmp_path / "out").mkdir()
-        with SnapshotHost(write_snapshot(RECORDING, str(tmp_path / "out"))) as host:
+        with SnapshotHost(write_recording(RECORDING, str(tmp_path / "out"))) as host:
             assert host.read_text("/etc/os-release") == "ID=debian\n"
 
     def test_the_command_says_it_at_once_in_one_line(self, run_setupkit, tmp_path):
@@ -96,7 +98,7 @@ class TestTargetsThatCannotTakeIt:
     def test_a_read_only_folder(self, tmp_path):
         (tmp_path / "ro").mkdir(mode=0o555)
         with pytest.raises(PreconditionError, match="permission denied") as caught:
-            write_snapshot(RECORDING, str(tmp_path / "ro" / "x.tar.gz"))
+            write_recording(RECORDING, str(tmp_path / "ro" / "x.tar.gz"))
         assert "folder you may write to" in caught.value.hint
 
 
@@ -116,13 +118,13 @@ class TestFailuresMidway:
     @pytest.mark.parametrize("output, writer", [("x.tar.gz", "_write_tarball"), ("folder", "_write_folder")])
     def test_a_full_disk_leaves_nothing_and_the_retry_succeeds(self, tmp_path, monkeypatch, output, writer):
         target = tmp_path / output
-        monkeypatch.setattr(capture, writer, fill_the_disk)
+        monkeypatch.setattr(bundle, writer, fill_the_disk)
         with pytest.raises(ActionFailed, match="no space left on device; nothing was left behind") as caught:
-            write_snapshot(RECORDING, str(target))
+            write_recording(RECORDING, str(target))
         assert caught.value.exit_code == 4 and "free some space" in caught.value.hint
         assert not os.path.lexists(target) and leftovers(tmp_path) == []
         monkeypatch.undo()
-        with SnapshotHost(write_snapshot(RECORDING, str(target))) as host:
+        with SnapshotHost(write_recording(RECORDING, str(target))) as host:
             assert host.read_text("/etc/os-release") == "ID=debian\n"
 
     def test_an_interrupt_midway_removes_the_partial_bundle(self, tmp_path, monkeypatch):
@@ -130,9 +132,9 @@ class TestFailuresMidway:
             (temp / "files").mkdir()
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(capture, "_write_folder", interrupted)
+        monkeypatch.setattr(bundle, "_write_folder", interrupted)
         with pytest.raises(KeyboardInterrupt):
-            write_snapshot(RECORDING, str(tmp_path / "folder"))
+            write_recording(RECORDING, str(tmp_path / "folder"))
         assert not (tmp_path / "folder").exists() and leftovers(tmp_path) == []
 
     def test_the_command_past_its_file_size_limit(self, tmp_path):
@@ -154,13 +156,13 @@ class TestFailuresMidway:
 
 class TestWhatIsWritten:
     def test_nan_is_written_as_null_so_that_it_reads_back(self, tmp_path):
-        with SnapshotHost(write_snapshot(RECORDING, str(tmp_path / "s.tar.gz"))) as host:
+        with SnapshotHost(write_recording(RECORDING, str(tmp_path / "s.tar.gz"))) as host:
             assert host.nvml()["devices"][0] == {"power_w": None, "temperature_c": 41.0}
 
     @pytest.mark.parametrize("name, top", [("box-1.tar.gz", "box-1"), (".hidden.tgz", "setupkit-snapshot"),
                                            ("[red]x.tar.gz", "setupkit-snapshot")])
     def test_the_top_folder(self, tmp_path, name, top):
-        with tarfile.open(write_snapshot(RECORDING, str(tmp_path / name))) as tar:
+        with tarfile.open(write_recording(RECORDING, str(tmp_path / name))) as tar:
             assert {m.name.split("/")[0] for m in tar.getmembers()} == {top}
 
     def test_paths_are_printed_as_they_are_named(self, run_setupkit, tmp_path):
@@ -172,9 +174,22 @@ class TestWhatIsWritten:
         assert "\x1b" not in done.stderr
 
     def test_the_same_recording_and_time_give_the_same_bytes_an_hour_later(self, tmp_path, monkeypatch):
-        entries = capture.bundle_entries(RECORDING, note="ci", created="2026-01-01T00:00:00Z")
-        first = capture.write_bundle(entries, str(tmp_path / "a.tar.gz")).read_bytes()
+        entries = bundle.bundle_entries(RECORDING, note="ci", created="2026-01-01T00:00:00Z")
+        first = bundle.write_bundle(entries, str(tmp_path / "a.tar.gz")).read_bytes()
         now = time.time()
         monkeypatch.setattr(time, "time", lambda: now + 3600)
         (tmp_path / "b").mkdir()
-        assert capture.write_bundle(entries, str(tmp_path / "b" / "a.tar.gz")).read_bytes() == first
+        assert bundle.write_bundle(entries, str(tmp_path / "b" / "a.tar.gz")).read_bytes() == first
+
+    def test_the_deep_probes_runs_are_probes_json_when_there_are_any(self, tmp_path):
+        tf_run = ("/usr/bin/python3", "-I", "-c", "import tensorflow")
+        record = dataclasses.replace(RECORDING, probes={
+            "tensorflow": CommandResult(tf_run, 0, '{"version": "2.20.0"}\n', ""),
+            "tensorflow-gpu": CommandResult(tf_run, None, "", "timed out after 120s")})
+        folder = write_recording(record, str(tmp_path / "deep"))
+        assert json.loads((folder / "probes.json").read_text()) == {
+            "tensorflow": {"argv": list(tf_run), "returncode": 0, "stdout": '{"version": "2.20.0"}\n', "stderr": ""},
+            "tensorflow-gpu": {"argv": list(tf_run), "returncode": None, "stdout": "", "stderr": "timed out after 120s",
+                               "timed_out": True},
+        }
+        assert not (write_recording(RECORDING, str(tmp_path / "plain")) / "probes.json").exists()

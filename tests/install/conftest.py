@@ -1,16 +1,12 @@
-"""Fixtures of the install tests; the helpers live in install_helpers.py."""
+"""Fixtures of the install tests; the plain helpers are in tests/helpers/install.py."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
-# pytest runs with --import-mode=importlib, which puts no test folder on sys.path: add this one for the helpers.
-sys.path.insert(0, str(Path(__file__).parent))
-
-from install_helpers import RecordingRunner  # noqa: E402
+from tests.helpers.install import RecordingRunner
 
 
 @pytest.fixture

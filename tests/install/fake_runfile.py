@@ -52,14 +52,14 @@ def eula_pages(count=3):
 
 
 def summary(toolkit_path):
-    say("Installing the CUDA Toolkit in %s ...\n" % toolkit_path)
+    say(f"Installing the CUDA Toolkit in {toolkit_path} ...\n")
     say("Missing recommended library: libGLU.so\n\n")
     say("===========\n= Summary =\n===========\n\n")
-    say("Driver:   Not Selected\nToolkit:  Installed in %s\nSamples:  Not Selected\n\n" % toolkit_path)
-    say("Please make sure that\n -   PATH includes %s/bin\n\n" % toolkit_path)
+    say(f"Driver:   Not Selected\nToolkit:  Installed in {toolkit_path}\nSamples:  Not Selected\n\n")
+    say(f"Please make sure that\n -   PATH includes {toolkit_path}/bin\n\n")
     say("***WARNING: Incomplete installation! This installation did not install the CUDA Driver. A driver of "
-        "version at least 384.00 is required for CUDA %s functionality to work.\n" % CUDA)
-    say("Logfile is /tmp/cuda_install_%d.log\n" % os.getpid())
+        f"version at least 384.00 is required for CUDA {CUDA} functionality to work.\n")
+    say(f"Logfile is /tmp/cuda_install_{os.getpid()}.log\n")
 
 
 def legacy():

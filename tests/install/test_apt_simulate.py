@@ -11,10 +11,10 @@ import shutil
 import subprocess
 
 import pytest
-from install_helpers import ubuntu_gpu_facts
 
 from setupkit.install.options import PlanOptions
 from setupkit.install.planner import build_plan
+from tests.helpers.install import ubuntu_gpu_facts
 
 NVIDIA_REPOSITORY = re.compile(r"^(nvidia-driver-pinning-\d+|cuda-toolkit-\d+-\d+|cudnn\d+-cuda-\d+)$")
 
@@ -65,4 +65,5 @@ def test_debian12_plan_packages_install_in_simulation():
     result = subprocess.run(["apt-get", "-s", "install", *available], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     for name in available:
-        assert re.search(rf"^(Inst {re.escape(name)} |{re.escape(name)} is already the newest)", result.stdout, re.M), name
+        pattern = rf"^(Inst {re.escape(name)} |{re.escape(name)} is already the newest)"
+        assert re.search(pattern, result.stdout, re.M), name

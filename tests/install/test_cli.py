@@ -9,9 +9,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from install_helpers import scenario_path
 
 from setupkit import exitcodes
+from tests.helpers.scenarios import snapshot_path
 
 UNSUPPORTED = Path(__file__).resolve().parents[1] / "snapshots" / "install-arch-unsupported"
 
@@ -49,7 +49,7 @@ def test_dry_run_runs_nothing(run_setupkit, tmp_path):
         tool.write_text(f'#!/bin/sh\necho "{name} $*" >> "{record}"\n')
         tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
-    result = run_setupkit("install", "--gpu", "--dry-run", "--snapshot", str(scenario_path("ubuntu1604-gtx-nouveau")),
+    result = run_setupkit("install", "--gpu", "--dry-run", "--snapshot", str(snapshot_path("ubuntu1604-gtx-nouveau")),
                           env=env)
     assert result.returncode == 0, result.stderr
     assert "apt-get install -y nvidia-460" in result.stdout  # the plan was shown ...
@@ -72,10 +72,13 @@ def test_snapshot_without_dry_run_is_a_usage_error(run_setupkit, h100_snapshot):
     assert "--snapshot plans for another host: it only goes with --dry-run" in result.stderr
 
 
-def test_unsupported_distribution_exits_3_with_one_line(run_setupkit):
+def test_unsupported_distribution_exits_3_with_the_problem_and_its_fix(run_setupkit):
     result = run_setupkit("install", "--gpu", "--dry-run", "--snapshot", str(UNSUPPORTED))
     assert result.returncode == exitcodes.PRECONDITION
-    assert result.stderr.count("\n") == 1 and "Arch Linux" in result.stderr and "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr
+    message, fix = result.stderr.splitlines()
+    assert message.startswith("setupkit: setupkit install supports Ubuntu/Debian") and "Arch Linux" in message
+    assert fix == "fix: install the driver with your distribution's own tools"
 
 
 def test_unknown_step_is_a_usage_error(run_setupkit, h100_snapshot):
@@ -142,13 +145,27 @@ def test_without_a_terminal_a_plan_that_changes_the_host_asks_for_yes(monkeypatc
     from setupkit.cli.install import _confirm
     from setupkit.errors import PreconditionError
     from setupkit.install.model import Plan, Step
+    from setupkit.install.run import needs_confirmation
 
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     plan = Plan(steps=[Step("pip", "Upgrade pip", commands=[["python3", "-m", "pip", "install", "-U", "pip"]])],
                 path="cpu", distro={})
-    with pytest.raises(PreconditionError, match="pass --yes"):
-        _confirm(plan, yes=False)
-    _confirm(plan, yes=True)  # --yes: no question
+    assert needs_confirmation(plan)
+    with pytest.raises(PreconditionError, match="^no terminal to ask for confirmation$") as caught:
+        _confirm(yes=False)
+    assert caught.value.hint == "pass --yes to run this plan"
+    _confirm(yes=True)  # --yes: no question
+
+
+def test_only_a_plan_that_changes_the_host_is_worth_a_question():
+    from setupkit.install.model import Plan, Step
+    from setupkit.install.run import needs_confirmation
+
+    verify = Step("verify", "Verify", commands=[["python3", "-m", "setupkit", "doctor"]], changes=False)
+    pip = Step("pip", "Upgrade pip", commands=[["python3", "-m", "pip", "install", "-U", "pip"]])
+    assert not needs_confirmation(Plan(steps=[verify], path="cpu", distro={}))
+    assert not needs_confirmation(Plan(steps=[pip, verify], path="cpu", distro={}, blocked="reboot first"))
+    assert needs_confirmation(Plan(steps=[pip, verify], path="cpu", distro={}))
 
 
 def test_a_plan_that_only_verifies_runs_without_asking(run_setupkit, install_env):
@@ -173,14 +190,33 @@ def test_apply_runs_the_selected_step_and_logs_it(run_setupkit, install_env):
 
 def test_a_failing_step_exits_4_naming_the_step_and_the_log(monkeypatch, capsys, install_env):
     from setupkit.cli import main
-    from setupkit.install.runner import RunResult, SubprocessRunner
+    from setupkit.install.runner import StepOutcome, SubprocessStepRunner
 
     for name, value in install_env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    monkeypatch.setattr(SubprocessRunner, "run", lambda self, argv, log, interactive=False: RunResult(2, "boom\n"))
+    monkeypatch.setattr(SubprocessStepRunner, "run",
+                        lambda self, argv, log, interactive=False: StepOutcome(2, "boom\n"))
     with pytest.raises(SystemExit) as caught:
         main(["install", "--yes", "--only", "verify"])
     err = capsys.readouterr().err
     assert caught.value.code == exitcodes.ACTION_FAILED
     assert "step verify" in err and install_env["SETUPKIT_INSTALL_LOG_DIR"] in err and "exited 2" in err
+
+
+def test_a_plan_made_from_a_snapshot_is_never_applied(h100_snapshot):
+    """The work itself refuses it, whoever calls it: that plan is for another host."""
+    from setupkit.errors import UsageError
+    from setupkit.install import run
+
+    with pytest.raises(UsageError, match="^--snapshot plans for another host: it only goes with --dry-run$"):
+        run.apply(run.InstallOptions(snapshot=str(h100_snapshot)), run.ApplyCallbacks(), ["setupkit", "install"])
+
+
+def test_install_options_refuse_a_step_no_plan_has():
+    from setupkit.errors import UsageError
+    from setupkit.install import run
+
+    with pytest.raises(UsageError, match=r"^unknown step drivers \(in --skip\): the steps are reboot, pip, "):
+        run.InstallOptions(only=("driver",), skip=("drivers",))
+    assert run.InstallOptions(only=["driver"]).only == ("driver",)

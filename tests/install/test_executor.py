@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-from install_helpers import RecordingRunner, plan_for, scenario_facts
 
 from setupkit import exitcodes
 from setupkit.errors import ActionFailed, PreconditionError
@@ -16,12 +15,14 @@ from setupkit.install import executor
 from setupkit.install.executor import execute
 from setupkit.install.options import PlanOptions
 from setupkit.install.planner import build_plan
-from setupkit.install.runner import RunResult
+from setupkit.install.runner import StepOutcome
+from tests.helpers.install import RecordingRunner, plan_for
+from tests.helpers.scenarios import snapshot_facts
 
 
 def settled_facts_1604() -> dict:
     """What the probes read on the 16.04 host after the plan ran and it rebooted."""
-    facts = scenario_facts("ubuntu1604-gtx-nouveau")
+    facts = snapshot_facts("ubuntu1604-gtx-nouveau")
     facts.update({"pip.version": "20.3.4", "kernel.headers_installed": True, "nouveau.loaded": False,
                   "nouveau.blacklisted": True, "driver.loaded": True, "driver.version": "460.106.00",
                   "driver.userspace_version": "460.106.00", "driver.nvml_error": None, "driver.cuda_max": "11.2",
@@ -51,7 +52,8 @@ def test_the_16_04_plan_runs_its_exact_commands_in_order(paths):
         ["systemctl", "start", "lightdm"],
         ["/usr/bin/python3", "-m", "pip", "install", "tensorflow==2.3.0"],
     ]
-    assert runner.files == [("/etc/modprobe.d/blacklist-nouveau.conf", "blacklist nouveau\noptions nouveau modeset=0\n")]
+    blacklist = "blacklist nouveau\noptions nouveau modeset=0\n"
+    assert runner.files == [("/etc/modprobe.d/blacklist-nouveau.conf", blacklist)]
     log = Path(paths.log).read_text()
     assert "$ apt-get install -y nvidia-460" in log and "[exit 0]" in log
     assert not Path(paths.state).exists()  # a completed run leaves no resume state
@@ -106,7 +108,7 @@ def test_a_blocked_plan_runs_nothing(paths):
 def test_a_missing_program_fails_the_step(paths):
     class Missing(RecordingRunner):
         def run(self, argv, log, interactive=False):
-            return RunResult(127, "", f"{argv[0]}: command not found")
+            return StepOutcome(127, "", f"{argv[0]}: command not found")
 
     with pytest.raises(ActionFailed, match="step pip .*cannot run `/usr/bin/python3 .*`: /usr/bin/python3: command"):
         execute(plan_for("centos7-no-avx"), Missing(), paths)

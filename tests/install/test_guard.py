@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from install_helpers import SCENARIOS, scenario_facts, ubuntu_gpu_facts
 
 from setupkit.errors import SetupkitError
 from setupkit.install import guard
 from setupkit.install.model import Plan, Step
 from setupkit.install.options import PlanOptions
 from setupkit.install.planner import build_plan
+from tests.helpers.install import PLANNED_SCENARIOS, ubuntu_gpu_facts
+from tests.helpers.scenarios import snapshot_facts
 
 OPTION_SETS = [
     PlanOptions(), PlanOptions(gpu=True), PlanOptions(gpu=True, cuda_version="11.8"),
@@ -21,10 +22,10 @@ OPTION_SETS = [
 
 
 def every_plan():
-    for name in SCENARIOS:
+    for name in PLANNED_SCENARIOS:
         for options in OPTION_SETS:
             try:
-                yield name, build_plan(scenario_facts(name), options)
+                yield name, build_plan(snapshot_facts(name), options)
             except SetupkitError:
                 continue  # a refused request (a CUDA the release never had) is no plan
 

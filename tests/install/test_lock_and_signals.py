@@ -24,13 +24,13 @@ import time
 from pathlib import Path
 
 import pytest
-from install_helpers import RecordingRunner, plan_for
 
 from setupkit import exitcodes, process
 from setupkit.errors import ActionFailed, PreconditionError
 from setupkit.install.executor import Paths, execute
 from setupkit.install.model import Plan, Step
-from setupkit.install.runner import SubprocessRunner
+from setupkit.install.runner import SubprocessStepRunner
+from tests.helpers.install import RecordingRunner, plan_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="setupkit install runs as root; these tests do too")
 
@@ -44,14 +44,15 @@ if os.environ.get("TEST_FSIZE"):  # files may grow no larger: a full disk, for t
     import resource
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(os.environ["TEST_FSIZE"]),) * 2)
-from setupkit.cli import install as cli_install, main
+from setupkit.cli import main
+from setupkit.install import run
 from setupkit.install.model import Plan, Step
 
-def fixed_plan(snapshot, options, only, skip):
+def fixed_plan(options):
     steps = [Step(s["id"], "Step " + s["id"], commands=s["commands"]) for s in json.loads(os.environ["TEST_PLAN"])]
     return Plan(steps=steps, path="cpu", distro={"name": "Test Linux", "package_manager": "apt-get"}), {}
 
-cli_install._plan = fixed_plan
+run.read_plan = fixed_plan
 main(sys.argv[1:])
 '''
 
@@ -271,7 +272,7 @@ def _one_step_plan(argv: list[str], interactive: bool = False) -> Plan:
 def test_a_command_past_its_timeout_is_stopped_and_fails_its_step(paths, tmp_path, interactive):
     pid_file = tmp_path / "pid"
     argv = ["sh", "-c", f'echo $$ > "{pid_file}"; echo working; exec sleep 30']
-    runner = SubprocessRunner(timeout=1, echo=open(os.devnull, "w"))
+    runner = SubprocessStepRunner(timeout=1, echo=open(os.devnull, "w"))
     started = time.monotonic()
     with pytest.raises(ActionFailed) as caught:
         execute(_one_step_plan(argv, interactive), runner, paths)
@@ -287,7 +288,7 @@ def test_a_command_past_its_timeout_is_stopped_and_fails_its_step(paths, tmp_pat
 
 def test_a_missing_program_fails_its_step_naming_it(paths):
     with pytest.raises(ActionFailed, match="cannot run `no-such-apt-get update`: no-such-apt-get: command not found"):
-        execute(_one_step_plan(["no-such-apt-get", "update"]), SubprocessRunner(timeout=5), paths)
+        execute(_one_step_plan(["no-such-apt-get", "update"]), SubprocessStepRunner(timeout=5), paths)
 
 
 # -- interruptions -----------------------------------------------------------------------------------------------

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from install_helpers import commands_of, plan_for, statuses
-
 from setupkit.install.options import PlanOptions
 from setupkit.install.planner import build_plan
 from setupkit.install.steps_host import NOUVEAU_CONF, NOUVEAU_CONTENT
+from tests.helpers.install import commands_of, plan_for, statuses
 
 DOCTOR = [sys.executable, "-m", "setupkit", "doctor"]
 
@@ -35,8 +34,9 @@ def test_ubuntu1404_upstart_stops_lightdm_with_upstart_and_stays_within_cuda_10_
 def test_ubuntu1604_nouveau_lightdm_driver_toolkit_and_reboot():
     plan = plan_for("ubuntu1604-gtx-nouveau")
     state = statuses(plan)
-    assert [s for s in state if state[s] == "todo"] == ["pip", "kernel-headers", "nouveau", "cuda-repo", "display-stop",
-                                                        "driver", "cuda-toolkit", "cudnn", "display-start", "tensorflow"]
+    assert [s for s in state if state[s] == "todo"] == ["pip", "kernel-headers", "nouveau", "cuda-repo",
+                                                        "display-stop", "driver", "cuda-toolkit", "cudnn",
+                                                        "display-start", "tensorflow"]
     nouveau = plan.step("nouveau")
     assert [(f.path, f.content) for f in nouveau.files] == [(NOUVEAU_CONF, NOUVEAU_CONTENT)]
     assert NOUVEAU_CONTENT == "blacklist nouveau\noptions nouveau modeset=0\n"
@@ -94,9 +94,9 @@ def test_centos7_without_avx_gets_the_cpu_path_and_build_tf():
 
 
 def test_centos7_missing_pip_is_installed_with_yum():
-    from install_helpers import scenario_facts
+    from tests.helpers.scenarios import snapshot_facts
 
-    facts = scenario_facts("centos7-no-avx")
+    facts = snapshot_facts("centos7-no-avx")
     facts["pip.version"] = None
     plan = build_plan(facts, PlanOptions(gpu=True))
     assert commands_of(plan, "pip")[0] == ["yum", "install", "-y", "python3-pip"]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from install_helpers import commands_of, cpu_facts, ubuntu_gpu_facts
 
 from setupkit import exitcodes
-from setupkit.errors import PreconditionError, SetupkitError
+from setupkit.errors import PreconditionError, SetupkitError, UsageError
 from setupkit.facts import empty_facts
-from setupkit.install import tables, versions
 from setupkit.install.options import PlanOptions
 from setupkit.install.planner import build_plan, select_steps
+from tests.helpers.install import commands_of, cpu_facts, ubuntu_gpu_facts
 
 GPU = PlanOptions(gpu=True)
 
@@ -38,8 +37,10 @@ def test_pascal_gets_proprietary_modules_and_blackwell_open_ones():
     assert commands_of(pascal, "driver") == [["apt-get", "install", "-y", "nvidia-driver-580"]]
     blackwell = build_plan(ubuntu_gpu_facts(**{"gpu.compute_capabilities": ["12.0"]}), GPU)
     assert commands_of(blackwell, "driver") == [["apt-get", "install", "-y", "nvidia-driver-580-open"]]
-    with pytest.raises(PreconditionError, match="Blackwell"):
+    with pytest.raises(PreconditionError, match="Blackwell") as caught:
         build_plan(ubuntu_gpu_facts(**{"gpu.compute_capabilities": ["10.0"]}), PlanOptions(gpu=True, driver_branch=550))
+    assert caught.value.message.endswith("branch 550 cannot drive it")
+    assert caught.value.hint == "pass --driver-branch 580"
 
 
 def test_unknown_gpu_generation_takes_proprietary_modules_with_a_warning():
@@ -51,8 +52,9 @@ def test_unknown_gpu_generation_takes_proprietary_modules_with_a_warning():
 def test_kepler_is_held_to_its_last_branch():
     plan = build_plan(ubuntu_gpu_facts(**{"gpu.compute_capabilities": ["3.5"]}), GPU)
     assert commands_of(plan, "driver") == [["apt-get", "install", "-y", "nvidia-driver-470"]]
-    with pytest.raises(PreconditionError, match="--driver-branch 470"):
+    with pytest.raises(PreconditionError, match="its last branch is 470$") as caught:
         build_plan(ubuntu_gpu_facts(**{"gpu.compute_capabilities": ["3.5"]}), PlanOptions(gpu=True, driver_branch=535))
+    assert caught.value.hint == "pass --driver-branch 470"
 
 
 def test_rhel_uses_dnf_modules_and_el7_yum():
@@ -89,6 +91,7 @@ def test_other_distributions_are_refused_with_exit_3(os_id, family):
         build_plan(facts, GPU)
     assert caught.value.exit_code == exitcodes.PRECONDITION
     assert "supports Ubuntu/Debian (apt) and the RHEL family" in caught.value.message
+    assert caught.value.hint == "install the driver with your distribution's own tools"
 
 
 def test_cpu_host_gets_tensorflow_cpu_and_no_gpu_step():
@@ -145,11 +148,22 @@ def test_python_too_old_for_any_tensorflow_says_so():
 def test_cuda_version_beyond_the_driver_or_the_release_is_refused():
     facts = ubuntu_gpu_facts(**{"driver.loaded": True, "driver.version": "470.256.02", "driver.nvml_error": None,
                                 "driver.cuda_max": "11.4", "gpu.compute_capabilities": ["3.7"]})
-    with pytest.raises(PreconditionError, match="CUDA 12.5 needs driver 555.42.02"):
+    with pytest.raises(PreconditionError, match="CUDA 12.5 needs driver 555.42.02") as caught:
         build_plan(facts, PlanOptions(gpu=True, cuda_version="12.5"))
+    assert caught.value.hint == "pass --driver-branch with a newer branch or a lower --cuda-version"
     old = ubuntu_gpu_facts(**{"os.version_id": "16.04", "os.pretty_name": "Ubuntu 16.04", "python.version": "3.5.2"})
-    with pytest.raises(PreconditionError, match="NVIDIA published CUDA up to 11.2"):
+    with pytest.raises(PreconditionError, match="NVIDIA published CUDA up to 11.2") as caught:
         build_plan(old, PlanOptions(gpu=True, cuda_version="12.0"))
+    assert caught.value.message.endswith("CUDA 12.0 does not exist for it")
+    assert caught.value.hint == "pass --cuda-version 11.2 (or older), or upgrade the OS"
+
+
+def test_a_cuda_version_the_runfile_contradicts_is_refused():
+    options = PlanOptions(gpu=True, cuda_version="12.4", cuda_runfile="/tmp/cuda_12.5.1_555.42.06_linux.run")
+    with pytest.raises(UsageError) as caught:
+        build_plan(ubuntu_gpu_facts(), options)
+    assert caught.value.message == "--cuda-version 12.4 disagrees with the runfile's CUDA 12.5"
+    assert caught.value.hint == "give one of them"
 
 
 def test_requested_cuda_version_upgrades_a_driver_that_cannot_serve_it():
@@ -214,15 +228,6 @@ def test_plan_json_has_the_schema_and_step_fields():
         assert step["status"] in ("todo", "done", "skip") and step["reason"]
 
 
-def test_tables_agree_with_install_md():
-    assert tables.min_driver_for_cuda("12.5") == "555.42.02"
-    assert tables.cuda_max_for_driver("535.183.01") == "12.2"
-    assert tables.cuda_max_for_driver("580.159.04") == "13.0"
-    assert tables.cuda_max_for_branch(418) == "10.1"
-    assert [b.cuda for b in tables.tf_builds() if b.version == "2.14.0"] == ["11.8"]
-    assert versions.at_least("24.0", "19.3") and not versions.at_least("9.0.3", "19.3")
-
-
 def test_empty_facts_are_refused_not_crashed():
     with pytest.raises(PreconditionError):
         build_plan(empty_facts(), GPU)
@@ -265,8 +270,9 @@ def test_odd_fact_values_give_a_plan_or_a_one_line_refusal(name):
 
 @pytest.mark.parametrize("version", ["١٢.٠٤", "22.04 LTS", "²", "22.04;reboot", "../22.04", "9" * 5000, ""])
 def test_a_release_that_is_no_number_is_refused(version):
-    with pytest.raises(PreconditionError, match="cannot tell the release"):
+    with pytest.raises(PreconditionError, match="cannot tell the release") as caught:
         build_plan(ubuntu_gpu_facts(**{"os.version_id": version}), GPU)
+    assert caught.value.hint == "check VERSION_ID in /etc/os-release"
 
 
 @pytest.mark.parametrize("driver", ["99999999999.1", "5.1", "١٢٣.٤", "²"])

@@ -106,3 +106,43 @@ def test_an_interrupted_command_cut_at_the_end_of_its_grace_says_so(tmp_path):
     out, err = child.communicate(timeout=30)
     assert child.returncode == 130, err
     assert out.strip() == "interrupted False"
+
+
+# -- the step runner on this door ------------------------------------------------------------------------------
+
+class _Log:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+def test_the_step_runners_timeout_bounds_the_command_itself():
+    from setupkit.install.runner import SubprocessStepRunner
+
+    runner = SubprocessStepRunner(timeout=1, echo=open(os.devnull, "w"), interrupt_grace=0)
+    started = time.monotonic()
+    outcome = runner.run(["sleep", "60"], _Log())
+    took = time.monotonic() - started
+    assert outcome.returncode is None and outcome.problem == "timed out after 1s"
+    # Back at its timeout, not when the command would have ended (a loaded machine may add seconds, not a minute).
+    assert 0.9 < took < 30, took
+
+
+def test_the_step_runner_kills_the_commands_process_group_at_its_timeout(tmp_path, wait_gone):
+    """What the command started in the background goes with it: the whole group is killed."""
+    from setupkit.install.runner import SubprocessStepRunner
+
+    pids = tmp_path / "pids"
+    argv = ["sh", "-c", f'sleep 60 & echo $! > "{pids}"; echo $$ >> "{pids}"; echo started; wait']
+    log = _Log()
+    started = time.monotonic()
+    outcome = SubprocessStepRunner(timeout=1, echo=open(os.devnull, "w"), interrupt_grace=0).run(argv, log)
+    assert time.monotonic() - started < 30
+    assert outcome.returncode is None and "started" in log.text
+    # SIGKILL lands asynchronously: each process of the group is gone within moments, long before its sleep ends.
+    assert [pid for pid in map(int, pids.read_text().split()) if not wait_gone(pid, within=10)] == []

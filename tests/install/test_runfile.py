@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from setupkit import exitcodes
-from setupkit.errors import ActionFailed, PreconditionError
+from setupkit.errors import ActionFailed, UsageError
 from setupkit.install import runfile
 from setupkit.install.executor import execute
-from setupkit.install.runner import SubprocessRunner
+from setupkit.install.runner import SubprocessStepRunner
 
 FAKE = Path(__file__).with_name("fake_runfile.py")
 
@@ -57,7 +57,7 @@ def test_version_comes_from_the_file_name(name, version):
 
 
 def test_a_name_without_a_version_is_a_usage_error():
-    with pytest.raises(PreconditionError) as caught:
+    with pytest.raises(UsageError) as caught:
         runfile.runfile_cuda_version("/tmp/installer.run")
     assert caught.value.exit_code == exitcodes.USAGE
     assert "cuda_X.Y.Z_DRIVER_linux.run" in caught.value.message
@@ -152,7 +152,7 @@ def test_an_early_exit_fails_naming_the_log(fake, tmp_path):
 def test_modern_runfile_gets_toolkit_only_flags(fake, tmp_path, paths):
     from setupkit.install.options import PlanOptions
     from setupkit.install.planner import build_plan
-    from install_helpers import ubuntu_gpu_facts
+    from tests.helpers.install import ubuntu_gpu_facts
 
     file, record = fake("cuda_12.5.1_555.42.06_linux.run", "modern")
     facts = ubuntu_gpu_facts(**{"driver.loaded": True, "driver.version": "580.95.05", "driver.nvml_error": None,
@@ -164,7 +164,7 @@ def test_modern_runfile_gets_toolkit_only_flags(fake, tmp_path, paths):
     for step in plan.steps:
         if step.id != "cuda-toolkit" and step.status == "todo":
             step.mark("skip", "not under test")
-    execute(plan, SubprocessRunner(timeout=30, echo=open(os.devnull, "w")), paths)
+    execute(plan, SubprocessStepRunner(timeout=30, echo=open(os.devnull, "w")), paths)
     assert answers(record)[0]["argv"] == ["--silent", "--toolkit", f"--toolkitpath={tmp_path / 'cuda'}"]
     assert "--driver" not in answers(record)[0]["argv"]
 
@@ -172,7 +172,7 @@ def test_modern_runfile_gets_toolkit_only_flags(fake, tmp_path, paths):
 def test_modern_runfile_failure_text_fails_the_step_even_with_exit_0(fake, tmp_path, paths):
     from setupkit.install.options import PlanOptions
     from setupkit.install.planner import build_plan
-    from install_helpers import ubuntu_gpu_facts
+    from tests.helpers.install import ubuntu_gpu_facts
 
     file, _ = fake("cuda_12.5.1_555.42.06_linux.run", "modern-fails")
     facts = ubuntu_gpu_facts(**{"driver.loaded": True, "driver.version": "580.95.05", "driver.nvml_error": None,
@@ -183,7 +183,7 @@ def test_modern_runfile_failure_text_fails_the_step_even_with_exit_0(fake, tmp_p
         if step.id != "cuda-toolkit" and step.status == "todo":
             step.mark("skip", "not under test")
     with pytest.raises(ActionFailed) as caught:
-        execute(plan, SubprocessRunner(timeout=30, echo=open(os.devnull, "w")), paths)
+        execute(plan, SubprocessStepRunner(timeout=30, echo=open(os.devnull, "w")), paths)
     assert "step cuda-toolkit" in caught.value.message and "Failed to verify gcc version" in caught.value.message
     assert paths.log in caught.value.message
 
@@ -191,7 +191,7 @@ def test_modern_runfile_failure_text_fails_the_step_even_with_exit_0(fake, tmp_p
 def test_legacy_runfile_runs_through_the_executor(fake, tmp_path, paths):
     from setupkit.install.options import PlanOptions
     from setupkit.install.planner import build_plan
-    from install_helpers import ubuntu_gpu_facts
+    from tests.helpers.install import ubuntu_gpu_facts
 
     file, record = fake("cuda_10.0.130_410.48_linux", "legacy", cuda="10.0")
     facts = ubuntu_gpu_facts(**{"python.version": "3.6.9", "os.version_id": "18.04", "driver.loaded": True,
@@ -206,6 +206,6 @@ def test_legacy_runfile_runs_through_the_executor(fake, tmp_path, paths):
     def quick(*args, **kwargs):
         return runfile.run_legacy(*args, **kwargs, prompt_timeout=10, install_timeout=10)
 
-    assert execute(plan, SubprocessRunner(timeout=30), paths, dialog_runner=quick) == ["cuda-toolkit"]
+    assert execute(plan, SubprocessStepRunner(timeout=30), paths, dialog_runner=quick) == ["cuda-toolkit"]
     assert ("location", "/opt/cuda-10.0") in dialog(record)
     assert ("driver", "n") in dialog(record)

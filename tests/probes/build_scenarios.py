@@ -1,22 +1,38 @@
-"""Write the scenario snapshots under tests/snapshots/ (SNAPSHOT.md format) and their expected_facts.json.
+"""Write the built scenario snapshots under tests/snapshots/ (SNAPSHOT.md format) and the expected facts beside
+every snapshot there (expected_facts.json).
 
 The folders are the fixtures and are committed; this script is how they were made, kept so that a scenario
-can be changed in one place. Run it from the repository root: ``python3 tests/probes/build_scenarios.py``.
-Each scenario holds only what the probes read, in the real formats of those files and programs; the expected
-facts are written here by hand, from what a person reading those files would conclude (never from the probes).
+can be changed in one place, and tests/probes/test_scenarios.py holds the committed folders to it byte
+for byte. Run it from anywhere: ``python3 tests/probes/build_scenarios.py [NAME ...]``.
+
+- A built scenario holds only what the probes read, in the real formats of those files and programs, and is
+  written by setupkit's own bundle writer (``setupkit.host.bundle``), as ``setupkit snapshot`` writes one. Its
+  expected facts are written here by hand, from what a person reading those files would conclude (never from
+  the probes).
+- A snapshot captured from a real host (CAPTURED) is never rewritten: only its expected facts are, from what
+  the probes read from it, so that a change in a probe that changes its facts shows up as a difference.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from setupkit.host.base import CommandResult, PythonInfo
+from setupkit.host.bundle import write_recording
+from setupkit.host.recording import Recording
+from setupkit.probes import read_facts
+
 ROOT = Path(__file__).resolve().parents[2] / "tests" / "snapshots"
+CAPTURED = (ROOT / "h100-ubuntu2404-vm",)
+"""Snapshots captured from real hosts (tests/snapshots/README.md says where from)."""
+EXPECTED_FACTS = "expected_facts.json"
+CREATED = "2026-11-27T09:00:00Z"
+"""Every built scenario's manifest time: the same scenario gives the same bytes."""
 SECUREBOOT_VAR = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 
 
@@ -141,7 +157,7 @@ def lsb_release(version: str, codename: str, description: str) -> str:
 
 
 def python_json(executable: str, version: str, pip: str, packages: dict[str, str],
-                externally_managed: bool = False) -> dict[str, Any]:
+                externally_managed: bool | None = False) -> dict[str, Any]:
     # Every scenario's release predates PEP 668's EXTERNALLY-MANAGED marker (Debian 12, Ubuntu 23.04).
     return {"executable": executable, "version": version, "bits": 64, "pip_version": pip,
             "packages": dict(sorted({"pip": pip, **packages}.items())), "externally_managed": externally_managed}
@@ -162,7 +178,15 @@ def base_expected() -> dict[str, Any]:
         "secureboot.enabled": False, "reboot.required": False, "python.bits": 64,
         "python.externally_managed": False,
         "tensorflow.version": None, "tensorflow.package": None, "tensorflow.distributions": {},
+        # The deep probe's: only --deep sets them, and these are the facts read without it.
+        "tfprobe.status": None, "tfprobe.error": None, "tfprobe.returncode": None, "tfprobe.python": None,
+        "tfprobe.version": None, "tfprobe.built_with_cuda": None, "tfprobe.cuda_version": None,
+        "tfprobe.cudnn_version": None, "tfprobe.gpus": None, "tfprobe.gpu_count": None, "tfprobe.gpu_ops_ok": None,
+        "tfprobe.gpu_ops": None, "tfprobe.cpu_op_ok": None, "tfprobe.cpu_log": None, "tfprobe.cpu_instructions": None,
         "env.cuda_visible_devices": None, "env.tf_force_gpu_allow_growth": None,
+        # No scenario records a compiler, bazel, or where its Python's headers are.
+        "toolchain.bazel": None, "toolchain.clang": None, "toolchain.gcc": None,
+        "python.include": None, "python.headers": None, "python.ensurepip": None,
     }
 
 
@@ -706,75 +730,89 @@ def laptop() -> Scenario:
     return s
 
 
-SCENARIOS = (ubuntu1404, ubuntu1604, ubuntu2204_two_gpus, ubuntu2204_mismatch, wsl2, centos7, laptop)
+def arch() -> Scenario:
+    s = Scenario("install-arch-unsupported", "An Arch Linux host: setupkit install refuses distributions outside the "
+                 "Debian and RHEL families.")
+    s.files["/etc/os-release"] = ('NAME="Arch Linux"\nPRETTY_NAME="Arch Linux"\nID=arch\nBUILD_ID=rolling\n'
+                                  'ANSI_COLOR="38;2;23;147;209"\nHOME_URL="https://archlinux.org/"\n'
+                                  "LOGO=archlinux-logo\n")
+    s.files["/proc/version"] = ("Linux version 6.6.8-arch1-1 (linux@archlinux) (gcc (GCC) 13.2.1 20230801, GNU ld "
+                                "(GNU Binutils) 2.41.0) #1 SMP PREEMPT_DYNAMIC Thu, 21 Dec 2023 19:01:01 +0000\n")
+    s.commands.append(command(["uname", "-r"], 0, "6.6.8-arch1-1\n"))
+    s.nvml = dict(NVML_NOT_FOUND)
+    s.env = {"PATH": "/usr/local/bin:/usr/bin"}
+    # Whether Arch's Python carries PEP 668's marker is left unknown: the scenario is about the distribution.
+    s.python = python_json("/usr/bin/python3", "3.11.6", "23.3.1", {}, externally_managed=None)
+    # Nothing but os-release, the kernel and Python was recorded: no DMI, /proc/cpuinfo, /proc/modules or PCI
+    # devices, so what they would tell is unknown, not "none".
+    s.expected = {
+        "os.id": "arch", "os.version_id": None, "os.pretty_name": "Arch Linux", "os.family": "arch",
+        "os.codename": None, "kernel.release": "6.6.8-arch1-1", "kernel.headers_installed": False,
+        "host.virtualization": None, "host.laptop": None, "host.memory_mib": None,
+        "cpu.model": None, "cpu.count": None, "cpu.flags": None, "gpu.count": None, "gpu.names": None,
+        "gpu.pci_ids": None, "driver.loaded": None, "driver.nvml_error": "NVMLError_LibraryNotFound",
+        "nouveau.loaded": None, "display.init": "none", "python.executable": "/usr/bin/python3",
+        "python.version": "3.11.6", "pip.version": "23.3.1", "python.externally_managed": None,
+    }
+    return s
+
+
+SCENARIOS = (ubuntu1404, ubuntu1604, ubuntu2204_two_gpus, ubuntu2204_mismatch, wsl2, centos7, laptop, arch)
 
 
 # -- writing ---------------------------------------------------------------------------------------------------
 
 
+def recording(scenario: Scenario) -> Recording:
+    """The scenario as what a recording host would have read on that machine."""
+    return Recording(
+        files={path: content if isinstance(content, bytes) else content.encode("utf-8")
+               for path, content in scenario.files.items()},
+        links=dict(scenario.links),
+        dirs=set(scenario.dirs),
+        commands={tuple(c["argv"]): CommandResult(tuple(c["argv"]), c["returncode"], c["stdout"], c["stderr"])
+                  for c in scenario.commands},
+        nvml=scenario.nvml,
+        env=scenario.env,
+        python=PythonInfo(**scenario.python),
+    )
+
+
 def write(scenario: Scenario, root: Path = ROOT) -> Path:
+    """The scenario's snapshot folder under ``root``, written by setupkit's own bundle writer, with the facts a
+    person reading its files concludes beside it."""
     folder = root / scenario.name
     if folder.exists():
         shutil.rmtree(folder)
-    files = folder / "files"
-    files.mkdir(parents=True)
-    # Links first, shallowest first (files/lib -> usr/lib before anything below it), then folders and files
-    # placed through them.
-    for path, target in sorted(scenario.links.items(), key=lambda item: item[0].count("/")):
-        _make_link(files, path, target)
-    for path in scenario.dirs:
-        _inside(files, path).mkdir(parents=True, exist_ok=True)
-    for path, content in scenario.files.items():
-        dest = _inside(files, path)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
-    _mark_empty_dirs(files)
-    _dump(folder / "manifest.json", {"format": "setupkit-snapshot", "version": 1,
-                                     "created": "2026-11-27T09:00:00Z", "note": scenario.note})
-    _dump(folder / "commands.json", scenario.commands)
-    _dump(folder / "nvml.json", scenario.nvml)
-    _dump(folder / "env.json", scenario.env)
-    _dump(folder / "python.json", scenario.python)
-    _dump(folder / "expected_facts.json", {**base_expected(), **scenario.expected})
+    write_recording(recording(scenario), str(folder), note=scenario.note, created=CREATED)
+    _dump(folder / EXPECTED_FACTS, {**base_expected(), **scenario.expected})
     return folder
 
 
-def _inside(files: Path, path: str) -> Path:
-    """Where a host path lies under files/, through the links already placed (files/lib -> usr/lib)."""
-    current = files
-    for part in path.strip("/").split("/"):
-        current = current / part
-        if current.is_symlink():
-            target = os.readlink(current)
-            current = (files / target.lstrip("/")) if target.startswith("/") else current.parent / target
-    return current
-
-
-def _make_link(files: Path, path: str, target: str) -> None:
-    dest = _inside(files, posixpath_dirname(path)) / path.rsplit("/", 1)[1]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    os.symlink(target, dest)
-
-
-def posixpath_dirname(path: str) -> str:
-    return path.rsplit("/", 1)[0] or "/"
-
-
-def _mark_empty_dirs(files: Path) -> None:
-    for folder, subdirs, names in os.walk(files):
-        if not subdirs and not names:
-            (Path(folder) / ".keep").write_bytes(b"")
+def write_captured_facts(folder: Path, root: Path = ROOT) -> Path:
+    """The expected facts of a snapshot captured from a real host: what the probes read from it, written into
+    ``root`` under the capture's own name (the capture itself is never rewritten)."""
+    target = root / folder.name / EXPECTED_FACTS
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _dump(target, read_facts(str(folder)))
+    return target
 
 
 def _dump(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
+def build(root: Path = ROOT, names: list[str] | None = None) -> list[Path]:
+    """Write every built scenario (or those named) and the expected facts of every capture into ``root``."""
+    written = [write(scenario, root) for scenario in (make() for make in SCENARIOS)
+               if not names or scenario.name in names]
+    written += [write_captured_facts(folder, root) for folder in CAPTURED if not names or folder.name in names]
+    return written
+
+
 def main(names: list[str]) -> None:
-    for make in SCENARIOS:
-        scenario = make()
-        if not names or scenario.name in names:
-            print(write(scenario))
+    for path in build(ROOT, names):
+        print(path)
 
 
 if __name__ == "__main__":

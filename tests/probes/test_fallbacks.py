@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from setupkit.probes import collect_facts, cuda, cudnn, display, driver, gpu, kernel, machine, os_release
-from setupkit.probes import secureboot
+from setupkit.probes import collect_facts, cuda, cudnn, display, driver, gpu, kernel, machine, os_release, secureboot
 
 SMI_OK = "| NVIDIA-SMI 535.183.01             Driver Version: 535.183.01   CUDA Version: 12.2     |\n"
 

@@ -30,9 +30,10 @@ from setupkit.host.base import DEFAULT_TIMEOUT, CommandResult, Host
 from setupkit.host.snapshot import SnapshotHost
 from setupkit.install.options import PlanOptions
 from setupkit.install.planner import build_plan
-from setupkit.install.render import render_plan
+from setupkit.install.report import render_plan
 from setupkit.probes import collect_facts, cpu, cuda, cudnn, driver, gpu, kernel, machine, os_release
-from setupkit.probes.text import find_package, major_minor, version_key, version_text
+from setupkit.probes.text import find_package, version_key, version_text
+from setupkit.versions import major_minor
 
 REPO = Path(__file__).resolve().parents[2]
 H100 = REPO / "tests" / "snapshots" / "h100-ubuntu2404-vm"
@@ -89,6 +90,9 @@ class Mutated(Host):
     def run(self, argv, timeout: float = DEFAULT_TIMEOUT) -> CommandResult:
         return self.commands.get(tuple(argv)) or self.inner.run(argv, timeout)
 
+    def run_probe(self, name, argv, timeout, env=None) -> CommandResult | None:
+        return self.inner.run_probe(name, argv, timeout, env)
+
     def nvml(self) -> Any:
         return self.inner.nvml() if self.answers["nvml"] is None else self.answers["nvml"]
 
@@ -134,7 +138,8 @@ def judge() -> Judge:
 def paths_in(document: Any, path: tuple = ()) -> list[tuple]:
     """Every position in a JSON document, containers included, the document itself first."""
     found = [path]
-    items = document.items() if isinstance(document, dict) else enumerate(document) if isinstance(document, list) else ()
+    items = (document.items() if isinstance(document, dict)
+             else enumerate(document) if isinstance(document, list) else ())
     for key, value in items:
         found += paths_in(value, (*path, key))
     return found
@@ -170,10 +175,12 @@ def test_every_env_and_python_value_replaced_by_an_odd_one(judge):
             judge(Mutated(base, env={key: odd for key in env}), f"env.json every value = {odd!r:.40}")
             judge(Mutated(base, env=odd), f"env.json = {odd!r:.40}")
             for field in ("executable", "version", "bits", "pip_version", "packages", "externally_managed"):
-                judge(Mutated(base, python=dataclasses.replace(python, **{field: odd})), f"python.{field} = {odd!r:.40}")
+                mutated = Mutated(base, python=dataclasses.replace(python, **{field: odd}))
+                judge(mutated, f"python.{field} = {odd!r:.40}")
             for name in read:
                 packages = dict(python.packages, **{name: odd})
-                judge(Mutated(base, python=dataclasses.replace(python, packages=packages)), f"package {name} = {odd!r:.40}")
+                mutated = Mutated(base, python=dataclasses.replace(python, packages=packages))
+                judge(mutated, f"package {name} = {odd!r:.40}")
             judge(Mutated(base, python=odd), f"python.json = {odd!r:.40}")
 
 
@@ -328,7 +335,8 @@ def test_nvml_process_fields_of_the_wrong_form_are_unknown():
 
 
 @pytest.mark.parametrize("answer, error", [
-    ("not an object", "NVMLError_ProbeFailed"), (["a"], "NVMLError_ProbeFailed"), ({"error": ["x"]}, "NVMLError_ProbeFailed"),
+    ("not an object", "NVMLError_ProbeFailed"), (["a"], "NVMLError_ProbeFailed"),
+    ({"error": ["x"]}, "NVMLError_ProbeFailed"),
     ({"error": 12}, "NVMLError_ProbeFailed"), ({"error": ""}, None), ({"error": None, "devices": "x"}, None),
 ])
 def test_an_nvml_answer_of_the_wrong_form(make_host, answer, error):

@@ -33,9 +33,9 @@ def test_doctor_interrupted_during_its_deep_probe(tmp_path, sig, shown, wait_gon
 
 
 def test_a_no_at_the_confirmation_is_not_called_an_interruption():
-    from setupkit.cli import _say_interrupted
     import typer
 
+    from setupkit.cli import _say_interrupted
     from setupkit.cli.common import err_console
 
     with err_console.capture() as captured:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -46,7 +45,8 @@ def test_a_timed_out_program_leaves_nothing_of_its_group_running(tmp_path, wait_
 
 
 def test_a_program_ignoring_sigterm_is_killed():
-    script = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(60)"
+    script = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+              "print('up', flush=True); time.sleep(60)")
     started = time.monotonic()
     result = process.run([sys.executable, "-c", script], timeout=0.5)
     assert result.timed_out and result.stdout == "up\n"

@@ -143,8 +143,10 @@ def test_data_dir_may_be_the_folder_or_its_parent(cifar, tmp_path):
 def test_data_dir_without_batches_is_a_precondition(tmp_path):
     with pytest.raises(PreconditionError, match="no CIFAR-10 batches there"):
         locate.from_user(str(tmp_path))
-    with pytest.raises(PreconditionError, match="no such folder"):
+    with pytest.raises(PreconditionError, match="no such folder$") as error:
         locate.from_user(str(tmp_path / "absent"))
+    assert error.value.hint == ("give the folder holding cifar-10-batches-py or cifar-10-batches-bin (or the batches "
+                                "themselves)")
 
 
 def test_old_keras_cache_under_home(cifar, tmp_path):

@@ -158,15 +158,17 @@ def test_out_of_range_values_are_usage_errors(run_setupkit, args, expected):
 
 @pytest.mark.parametrize("args, expected", [
     (["--synthetic", "--batch-size", "20000"],
-     "--batch-size 20000 is more than the 10,000 training images; give --batch-size 10000 or less"),
-    (["--batch-size", "321"], "--batch-size 321 is more than the 320 training images; give --batch-size 320 or less"),
+     ["--batch-size 20000 is more than the 10,000 training images", "give --batch-size 10000 or less"]),
+    (["--batch-size", "321"],
+     ["--batch-size 321 is more than the 320 training images", "give --batch-size 320 or less"]),
 ])
 def test_a_batch_larger_than_the_training_set_is_a_usage_error(run_setupkit, cifar, tmp_path, args, expected):
     folder = cifar.write_python_folder(tmp_path / "cifar-10-batches-py")
     data = [] if "--synthetic" in args else ["--data", str(folder)]
     started = time.monotonic()
     done = run_setupkit("smoke-test", *data, *args)
-    assert done.returncode == 2 and done.stderr.strip() == f"setupkit: {expected}"
+    message, fix = expected
+    assert done.returncode == 2 and done.stderr.splitlines() == [f"setupkit: {message}", f"fix: {fix}"]
     assert time.monotonic() - started < 30  # refused before the framework starts
 
 
@@ -241,11 +243,11 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from setupkit.smoke import dataset, runner
+from setupkit.smoke import dataset, run
 from setupkit.smoke.progress import Silent
-options = runner.Options(steps=8, warmup=3, batch_size=16)
+options = run.Options(steps=8, warmup=3, batch_size=16)
 data = dataset.load(None, True, False, 0)
-result, scaling = runner.scaling_runs(options, data, tf.distribute.OneDeviceStrategy("/cpu:0"),
+result, scaling = run.scaling_runs(options, data, tf.distribute.OneDeviceStrategy("/cpu:0"),
                                       tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), Silent())
 print(json.dumps({"scaling": scaling, "error": result.error, "losses": len(result.losses)}))
 """
@@ -253,11 +255,11 @@ print(json.dumps({"scaling": scaling, "error": result.error, "losses": len(resul
 
 def test_compare_cpu_child_is_bounded_by_its_timeout(monkeypatch):
     """The CPU run goes through setupkit.process: cut at its timeout, its process group killed."""
-    from setupkit.smoke import dataset, runner
+    from setupkit.smoke import dataset, run
 
-    monkeypatch.setattr(runner, "COMPARE_CPU_TIMEOUT_S", 1)
+    monkeypatch.setattr(run, "COMPARE_CPU_TIMEOUT_S", 1)
     started = time.monotonic()
-    found = runner.compare_cpu(runner.Options(), dataset.load(None, True, False, 0), 100.0, False, quiet=True)
+    found = run.compare_cpu(run.Options(), dataset.load(None, True, False, 0), 100.0, False, quiet=True)
     assert found == {"error": "the CPU run took over 1 s; lower --steps"} and time.monotonic() - started < 10
 
 
@@ -275,26 +277,26 @@ def _running_with(marker: str) -> list[str]:
 
 def test_ctrl_c_during_compare_cpu_stops_its_child():
     """Ctrl-C while the CPU run trains: the child's process group is killed before the interruption goes on."""
-    from setupkit.smoke import dataset, runner
+    from setupkit.smoke import dataset, run
 
     seed = "424242"  # marks the child's command line
     timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            runner.compare_cpu(runner.Options(seed=int(seed)), dataset.load(None, True, False, 0), 1.0, False, True)
+            run.compare_cpu(run.Options(seed=int(seed)), dataset.load(None, True, False, 0), 1.0, False, True)
     finally:
         timer.cancel()
     assert _running_with(seed) == []
 
 
 def test_compare_cpu_child_quiets_itself_as_the_parent_did(monkeypatch):
-    from setupkit.smoke import runner
+    from setupkit.smoke import run
 
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
-    assert "TF_CPP_MIN_LOG_LEVEL" not in runner.cpu_environment(quiet=True)  # set by us: the child decides again
-    assert runner.cpu_environment(quiet=False)["TF_CPP_MIN_LOG_LEVEL"] == "3"  # the user's: passed on
-    assert runner.cpu_environment(quiet=True)["CUDA_VISIBLE_DEVICES"] == "-1"
+    assert "TF_CPP_MIN_LOG_LEVEL" not in run.cpu_environment(quiet=True)  # set by us: the child decides again
+    assert run.cpu_environment(quiet=False)["TF_CPP_MIN_LOG_LEVEL"] == "3"  # the user's: passed on
+    assert run.cpu_environment(quiet=True)["CUDA_VISIBLE_DEVICES"] == "-1"
 
 
 def test_mirrored_strategy_scaling_on_two_logical_cpus(tmp_path):
@@ -316,3 +318,10 @@ def test_trains_on_the_gpu(smoke_cli):
     assert done.returncode == 0, doc["failures"]
     assert doc["trained_on"] == "GPU" and doc["devices"][0]["type"] == "GPU"
     assert doc["reference"]["device_class"] != "cpu" and doc["compare_cpu"]["gpu_to_cpu"] > 1
+
+
+def test_data_and_synthetic_together_is_a_usage_error(run_setupkit, tmp_path):
+    done = run_setupkit("smoke-test", "--synthetic", "--data", str(tmp_path))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == ["setupkit: --data and --synthetic were both given",
+                                        "fix: give --data DIR or --synthetic, not both"]

@@ -218,14 +218,18 @@ def test_a_body_past_the_bound_is_cut(cifar, http_folder, tmp_path, monkeypatch)
     assert list((tmp_path / "cache").iterdir()) == []
 
 
-@pytest.mark.parametrize("environ, expected", [
-    ({"SETUPKIT_CIFAR_URL": "ftp://mirror/cifar-10-python.tar.gz"}, "give an http://, https:// or file:// URL"),
-    ({"SETUPKIT_CIFAR_MD5": "not-a-checksum"}, "32 hexadecimal digits"),
+@pytest.mark.parametrize("environ, expected, fix", [
+    ({"SETUPKIT_CIFAR_URL": "ftp://mirror/cifar-10-python.tar.gz"},
+     "SETUPKIT_CIFAR_URL='ftp://mirror/cifar-10-python.tar.gz' is not a URL setupkit downloads from",
+     "give an http://, https:// or file:// URL of cifar-10-python.tar.gz"),
+    ({"SETUPKIT_CIFAR_MD5": "not-a-checksum"}, "SETUPKIT_CIFAR_MD5='not-a-checksum' is not an MD5",
+     "give the archive's MD5 (32 hexadecimal digits)"),
 ])
-def test_bad_source_variables_are_usage_errors(environ, expected):
-    with pytest.raises(SetupkitError, match=expected) as error:
+def test_bad_source_variables_are_usage_errors(environ, expected, fix):
+    with pytest.raises(SetupkitError) as error:
         download.Source.from_environment(environ)
     assert error.value.exit_code == 2
+    assert (error.value.message, error.value.hint) == (expected, fix)
 
 
 def test_source_defaults_to_the_official_archive():

@@ -9,7 +9,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import numpy as np
 import pytest
 
-from setupkit.smoke import pipeline, standalone_bench, trainer
+from setupkit.smoke import input_pipeline, standalone_bench, trainer
 from setupkit.smoke.progress import Silent
 
 
@@ -31,7 +31,7 @@ def test_numpy_standardisation_matches_tensorflow(tf):
     images = np.random.default_rng(0).integers(0, 256, size=(4, 24, 24, 3), dtype=np.uint8)
     images[3] = 7  # a flat image: the std floor applies
     expected = tf.image.per_image_standardization(images).numpy()
-    ours = pipeline.standardize(images)
+    ours = input_pipeline.standardize(images)
     assert ours.dtype == np.float32 and np.allclose(ours, expected, atol=1e-5)
 
 
@@ -48,7 +48,7 @@ def _is_window_of(crop: np.ndarray, image: np.ndarray) -> bool:
 def test_tf_augmentation_crops_and_flips_each_image_on_its_own(tf, monkeypatch):
     monkeypatch.setattr(tf.image, "per_image_standardization", lambda x: x)  # look at the raw crops
     images = np.random.default_rng(1).integers(0, 256, size=(16, 32, 32, 3), dtype=np.uint8)
-    crops, labels = pipeline.augment_tf(tf.constant(images), tf.constant(np.arange(16, dtype=np.uint8)))
+    crops, labels = input_pipeline.augment_tf(tf.constant(images), tf.constant(np.arange(16, dtype=np.uint8)))
     crops = crops.numpy()
     assert crops.shape == (16, 24, 24, 3) and labels.dtype == tf.int32
     assert all(_is_window_of(crops[i], images[i]) for i in range(16))
@@ -56,9 +56,9 @@ def test_tf_augmentation_crops_and_flips_each_image_on_its_own(tf, monkeypatch):
 
 
 def test_numpy_augmentation_crops_and_flips(monkeypatch):
-    monkeypatch.setattr(pipeline, "standardize", lambda x: x)
+    monkeypatch.setattr(input_pipeline, "standardize", lambda x: x)
     images = np.random.default_rng(2).integers(0, 256, size=(12, 32, 32, 3), dtype=np.uint8)
-    crops = pipeline.augment_numpy(images, np.random.default_rng(3))
+    crops = input_pipeline.augment_numpy(images, np.random.default_rng(3))
     assert crops.shape == (12, 24, 24, 3)
     assert all(_is_window_of(crops[i], images[i]) for i in range(12))
 
@@ -66,15 +66,15 @@ def test_numpy_augmentation_crops_and_flips(monkeypatch):
 def test_tf_dataset_yields_standardised_batches(tf):
     images = np.random.default_rng(4).integers(0, 256, size=(40, 32, 32, 3), dtype=np.uint8)
     labels = np.arange(40, dtype=np.uint8) % 10
-    batch, batch_labels = next(iter(pipeline.tf_dataset(images, labels, 8, seed=0)))
+    batch, batch_labels = next(iter(input_pipeline.tf_dataset(images, labels, 8, seed=0)))
     assert batch.shape == (8, 24, 24, 3) and batch.dtype == tf.float32
     assert np.allclose(batch.numpy().mean(axis=(1, 2, 3)), 0, atol=1e-4)
 
 
 def test_central_crop_is_the_middle(monkeypatch):
-    monkeypatch.setattr(pipeline, "standardize", lambda x: x)
+    monkeypatch.setattr(input_pipeline, "standardize", lambda x: x)
     images = np.random.default_rng(5).integers(0, 256, size=(2, 32, 32, 3), dtype=np.uint8)
-    assert np.array_equal(pipeline.central_crops(images), images[:, 4:28, 4:28])
+    assert np.array_equal(input_pipeline.central_crops(images), images[:, 4:28, 4:28])
 
 
 def test_our_python2_pickle_reads_the_same_in_keras(cifar, python_folder):
@@ -89,22 +89,23 @@ def test_our_python2_pickle_reads_the_same_in_keras(cifar, python_folder):
 
 
 def test_a_diverging_run_is_reported_as_a_failure(monkeypatch):
-    from setupkit.smoke.synthetic import synthetic_cifar
     from setupkit.smoke.dataset import Dataset
+    from setupkit.smoke.synthetic import synthetic_cifar
 
     monkeypatch.setattr(standalone_bench, "LEARNING_RATE", 1e9)
     train, test = synthetic_cifar(0, train_images=256, test_images=32)
-    result = trainer.run(Dataset(train, test, "synthetic", None), trainer.RunPlan("tensorflow", 32, 2, 12), Silent())
+    plan = trainer.TrainingPlan("tensorflow", 32, 2, 12)
+    result = trainer.run(Dataset(train, test, "synthetic", None), plan, Silent())
     assert result.error and "diverged" in result.error
     assert result.test_accuracy is None
 
 
 def test_numpy_batches_feed_keras_fit(monkeypatch):
     """The JAX/PyTorch pipeline (a PyDataset with worker threads), run here under TensorFlow's Keras."""
-    monkeypatch.setattr(pipeline, "numpy_workers", lambda cpus=None: 2)
+    monkeypatch.setattr(input_pipeline, "numpy_workers", lambda cpus=None: 2)
     images = np.random.default_rng(6).integers(0, 256, size=(50, 32, 32, 3), dtype=np.uint8)
     labels = (np.arange(50) % 10).astype(np.uint8)
-    batches = pipeline.numpy_batches(images, labels, batch_size=8, steps=5, seed=3)
+    batches = input_pipeline.numpy_batches(images, labels, batch_size=8, steps=5, seed=3)
     first, first_labels = batches[0]
     assert len(batches) == 5 and first.shape == (8, 24, 24, 3) and first.dtype == np.float32
     assert first_labels.dtype == np.int32 and np.array_equal(batches[0][0], first)  # seeded per index
@@ -114,7 +115,8 @@ def test_numpy_batches_feed_keras_fit(monkeypatch):
 
 
 def test_numpy_workers_keep_half_the_cores():
-    assert (pipeline.numpy_workers(2), pipeline.numpy_workers(16), pipeline.numpy_workers(96)) == (1, 8, 8)
+    workers = input_pipeline.numpy_workers
+    assert (workers(2), workers(16), workers(96)) == (1, 8, 8)
 
 
 def test_monitor_recovers_each_steps_loss_from_keras_running_mean(monkeypatch):
@@ -123,7 +125,7 @@ def test_monitor_recovers_each_steps_loss_from_keras_running_mean(monkeypatch):
     images, labels = standalone_bench.random_inputs(6 * 16, seed=7)
     images[16:32] *= 4.0  # batches of very different losses
     model = standalone_bench.compile_model(standalone_bench.build_model())
-    result, plan = trainer.RunResult(), trainer.RunPlan("tensorflow", 16, 1, 5)
+    result, plan = trainer.TrainingRun(), trainer.TrainingPlan("tensorflow", 16, 1, 5)
     model.fit(images, labels, batch_size=16, epochs=1, shuffle=False, verbose=0,
               callbacks=[trainer.make_monitor(result, plan, Silent())])
     expected = [model.evaluate(images[i:i + 16], labels[i:i + 16], verbose=0)[0] for i in range(0, 96, 16)]

@@ -10,8 +10,9 @@ import os
 import pytest
 
 from setupkit.errors import SetupkitError
-from setupkit.smoke import backend, references, trainer, verdict
-from setupkit.smoke.runner import Options
+from setupkit.smoke import backend, references, run, trainer, verdict
+from setupkit.smoke.run import Options
+from tests.helpers.scenarios import snapshot_facts
 
 
 def test_loss_ends_average_a_few_steps():
@@ -50,7 +51,10 @@ def test_gpus_values(value, expected):
 def test_bad_gpus_values_are_usage_errors(value):
     with pytest.raises(SetupkitError) as error:
         backend.cuda_visible_devices(value)
-    assert error.value.exit_code == 2
+    assert error.value.exit_code == 2 and error.value.message.startswith(f"--gpus {value!r}")
+    listed_twice = value == "1,1"
+    assert (error.value.message.endswith("a GPU is listed twice") if listed_twice else
+            error.value.hint == "give 'all', 'none' or GPU indices such as 0,2 (or GPU UUIDs)")
 
 
 def test_environment_is_set_before_the_framework(monkeypatch):
@@ -65,9 +69,10 @@ def test_environment_is_set_before_the_framework(monkeypatch):
 def test_keras_loaded_on_another_backend_is_refused():
     importlib.import_module("keras")  # this test process runs Keras on TensorFlow
 
-    with pytest.raises(SetupkitError, match="already running on tensorflow") as error:
+    with pytest.raises(SetupkitError, match="^Keras is already running on tensorflow in this process$") as error:
         backend.refuse_other_loaded_backend("jax")
     assert error.value.exit_code == 3
+    assert error.value.hint == "run the smoke test in a new process for --backend jax"
     backend.refuse_other_loaded_backend("tensorflow")
 
 
@@ -120,16 +125,29 @@ def test_filtered_stderr_drops_log_lines_and_passes_the_rest(capfd):
     assert capfd.readouterr().err == "a line for people\n"
 
 
-def test_gpu_names_come_from_the_drivers_proc_files(tmp_path):
-    for bus, model in (("0000:01:00.0", "NVIDIA H100 80GB HBM3"), ("0000:02:00.0", "NVIDIA L4\x1b[2J")):
-        (tmp_path / "gpus" / bus).mkdir(parents=True)
-        (tmp_path / "gpus" / bus / "information").write_text(f"Model: \t\t {model}\nIRQ:   42\n")
-    assert references.nvidia_gpus_on_host(tmp_path / "gpus", tmp_path) == ["NVIDIA H100 80GB HBM3",
-                                                                             "NVIDIA L4\\x1b[2J"]
-    (tmp_path / "dev").mkdir()
-    for name in ("nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm"):
-        (tmp_path / "dev" / name).touch()
-    assert references.nvidia_gpus_on_host(tmp_path / "absent", tmp_path / "dev") == ["NVIDIA GPU"] * 2
+def test_gpu_names_come_from_the_hosts_facts():
+    """The GPUs doctor's facts name (a snapshot's, here: a host with two RTX 3090), read through the probes."""
+    facts = snapshot_facts("ubuntu2204-two-gpus-cuda118")
+    assert run.nvidia_gpus(facts) == ["NVIDIA GeForce RTX 3090"] * 2
+    assert run.cpu_name(facts) == "Intel(R) Xeon(R) W-2255 CPU @ 3.70GHz"
+
+
+def test_gpu_names_from_the_host_are_shown_safely():
+    """A name the host wrote is cut and its control characters shown as codes; an unnamed GPU still counts."""
+    facts = {"gpu.count": 3, "gpu.names": ["NVIDIA H100 80GB HBM3", "NVIDIA L4\x1b[2J", None]}
+    assert run.nvidia_gpus(facts) == ["NVIDIA H100 80GB HBM3", "NVIDIA L4\\x1b[2J", "NVIDIA GPU"]
+    assert run.nvidia_gpus({"gpu.count": 2, "gpu.names": None}) == ["NVIDIA GPU"] * 2
+    assert len(run.nvidia_gpus({"gpu.count": 1, "gpu.names": ["x" * 5000]})[0]) == 100
+
+
+@pytest.mark.parametrize("count", [0, None, True, -1, "2"])
+def test_no_gpus_when_the_host_has_none_or_the_count_is_unknown(count):
+    assert run.nvidia_gpus({"gpu.count": count, "gpu.names": ["NVIDIA H100"]}) == []
+
+
+def test_the_cpu_is_named_as_doctor_reads_it():
+    assert run.cpu_name({"cpu.model": "AMD EPYC 7763 64-Core Processor"}) == "AMD EPYC 7763 64-Core Processor"
+    assert run.cpu_name({"cpu.model": None}) == run.cpu_name({}) == "CPU"
 
 
 def test_an_index_past_the_hosts_gpus_is_refused_before_the_framework():
@@ -170,13 +188,12 @@ def test_cpu_run_is_compared_with_the_i7():
     assert (block["device_class"], block["ratio"]) == ("cpu", 2.0) and "2 logical cores" in block["note"]
 
 
-def test_gpu_host_that_trained_on_the_cpu_is_said_plainly(tmp_path):
-    (tmp_path / "gpus" / "0000:01:00.0").mkdir(parents=True)
-    host_gpus = references.nvidia_gpu_on_host(tmp_path / "gpus", tmp_path)
+def test_gpu_host_that_trained_on_the_cpu_is_said_plainly():
+    host_gpus = len(run.nvidia_gpus({"gpu.count": 1, "gpu.names": ["NVIDIA GeForce GTX 1080 Ti"]}))
     document = {"failures": [], "warnings": [], "loss_first": 2.3, "loss_last": 1.9, "backend": "tensorflow",
                 "dataset": {"source": "cifar-10-binary", "note": None}, "scaling": None,
                 "devices": [{"type": "CPU", "name": "x", "index": 0}]}
-    verdict.decide(document, trainer.RunResult(on_gpu=False), Options(), host_gpus)
+    verdict.decide(document, trainer.TrainingRun(on_gpu=False), Options(), host_gpus)
     assert document["status"] == "pass"
     assert any("has 1 NVIDIA GPU(s) but training ran on the CPU" in w for w in document["warnings"])
 
@@ -184,14 +201,14 @@ def test_gpu_host_that_trained_on_the_cpu_is_said_plainly(tmp_path):
 def test_require_gpu_fails_a_cpu_run():
     document = {"failures": [], "warnings": [], "loss_first": 2.3, "loss_last": 1.9, "backend": "tensorflow",
                 "dataset": {"source": "synthetic", "note": "SYNTHETIC"}, "scaling": None, "devices": []}
-    verdict.decide(document, trainer.RunResult(on_gpu=False), Options(require_gpu=True), 0)
+    verdict.decide(document, trainer.TrainingRun(on_gpu=False), Options(require_gpu=True), 0)
     assert document["status"] == "fail" and "--require-gpu" in document["failures"][0]
 
 
 def test_training_error_fails_with_its_cause():
     document = {"failures": [], "warnings": [], "loss_first": None, "loss_last": None, "backend": "tensorflow",
                 "dataset": {"source": "synthetic", "note": "SYNTHETIC"}, "scaling": None, "devices": []}
-    verdict.decide(document, trainer.RunResult(error="ResourceExhaustedError: OOM"), Options(), 0)
+    verdict.decide(document, trainer.TrainingRun(error="ResourceExhaustedError: OOM"), Options(), 0)
     assert document["failures"] == ["training failed: ResourceExhaustedError: OOM"]
 
 

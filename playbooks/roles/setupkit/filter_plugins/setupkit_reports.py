@@ -54,7 +54,7 @@ def _doctor_row(host: str, doctor: dict) -> tuple[str, ...]:
 
 def setupkit_summary(doctor: dict, host: str) -> str:
     """One line per host: what the doctor found and which checks fail."""
-    row = dict(zip(DOCTOR_COLUMNS, _doctor_row(host, doctor)))
+    row = dict(zip(DOCTOR_COLUMNS, _doctor_row(host, doctor), strict=True))
     return (f"{host}: doctor {row['status']}; {row['os']}; GPUs {row['gpus']}; driver {row['driver']}; "
             f"CUDA {row['cuda']}; failing: {row['failing checks']}")
 
@@ -75,14 +75,14 @@ def _smoke_row(host: str, smoke: dict) -> tuple[str, ...]:
 
 
 def setupkit_smoke_summary(smoke: dict, host: str) -> str:
-    row = dict(zip(SMOKE_COLUMNS, _smoke_row(host, smoke)))
+    row = dict(zip(SMOKE_COLUMNS, _smoke_row(host, smoke), strict=True))
     return (f"{host}: smoke test {row['status']} on {row['backend']} {row['devices']}; {row['data']} data; "
             f"{row['images/s']} images/s; loss {row['loss first>last']}; test accuracy {row['test acc']}")
 
 
 def _table(columns, rows) -> list[str]:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(columns, *rows)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+    widths = [max(len(str(cell)) for cell in column) for column in zip(columns, *rows, strict=True)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
              for row in (columns, *rows)]
     return lines[:1] + ["  ".join("-" * width for width in widths)] + lines[1:]
 

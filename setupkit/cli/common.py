@@ -1,0 +1,29 @@
+"""What every verb shares: the consoles and the options that mean the same everywhere."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+# Diagnostics go to stderr so that stdout stays clean for --json. Rich honours NO_COLOR and a non-terminal
+# stream by itself.
+# soft_wrap: an error stays one line, whatever the terminal's width.
+err_console = Console(stderr=True, soft_wrap=True)
+console = Console()
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of the report.")]
+SnapshotOption = Annotated[
+    str | None,
+    typer.Option("--snapshot", metavar="PATH", help="Read this snapshot (folder or .tar.gz) instead of this machine."),
+]
+
+
+def print_json(document: dict[str, Any]) -> None:
+    """Write a JSON document to stdout; every one carries its ``schema``."""
+    assert "schema" in document, "every JSON output has a top-level schema"
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,58 @@
+"""`setupkit doctor`: read the host (never change it) and report each check's verdict with its fix."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from setupkit.cli.common import JsonOption, SnapshotOption, console, print_json
+
+ChecksDirOption = Annotated[list[str], typer.Option(
+    "--checks-dir", metavar="DIR", help="Also run the checks in DIR/*.yaml (site policy). Repeatable.")]
+OnlyOption = Annotated[list[str], typer.Option("--only", metavar="ID", help="Run only this check. Repeatable.")]
+SkipOption = Annotated[list[str], typer.Option("--skip", metavar="ID", help="Do not run this check. Repeatable.")]
+
+
+def doctor(
+    snapshot: SnapshotOption = None,
+    json_output: JsonOption = False,
+    checks_dir: ChecksDirOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    only: OnlyOption = [],  # noqa: B006
+    skip: SkipOption = [],  # noqa: B006
+    list_checks: Annotated[bool, typer.Option("--list-checks", help="List the checks and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Explain every check.")] = False,
+    deep: Annotated[bool, typer.Option("--deep", help="Also import TensorFlow (in a subprocess) and run an op "
+                                                     "on each GPU; with --snapshot, judge the run it recorded "
+                                                     "(setupkit snapshot --deep).")] = False,
+    deep_timeout: Annotated[str, typer.Option("--deep-timeout", metavar="SECONDS",
+                                              help="How long the deep probe may take (1 to 3600).")] = "120",
+    deep_python: Annotated[str | None, typer.Option("--deep-python", metavar="PATH",
+                                                    help="Interpreter whose TensorFlow --deep probes "
+                                                         "(default: this one; not with --snapshot).")] = None,
+) -> None:
+    """Inspect this host (or a snapshot) and report each check with its fix. Exit 1 if a check fails."""
+    from setupkit.doctor.run import DoctorOptions, run_doctor
+    from setupkit.probes.deep import parse_deep_timeout
+
+    # Parsed here rather than by click: its float type takes "nan" and "1e308", and its errors take four lines.
+    options = DoctorOptions(snapshot=snapshot, checks_dirs=tuple(checks_dir), only=tuple(only), skip=tuple(skip),
+                            deep=deep, deep_timeout=parse_deep_timeout(deep_timeout), deep_python=deep_python)
+    if list_checks:
+        from setupkit.doctor.report import list_checks as print_checks
+
+        print_checks(console, options.selected_checks())
+        return
+    findings, facts = run_doctor(options)
+    from setupkit.doctor import report
+    from setupkit.doctor.engine import exit_code
+
+    if json_output:
+        print_json(report.json_document(findings, facts))
+    else:
+        report.render(console, findings, facts, options.source_label(), verbose=verbose)
+    raise typer.Exit(exit_code(findings))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)

@@ -1,0 +1,47 @@
+"""`setupkit snapshot`: freeze what doctor reads from this machine into a bundle (SNAPSHOT.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from setupkit.cli.common import err_console
+
+
+def snapshot(
+    output: Annotated[
+        str | None,
+        typer.Option("-o", "--output", metavar="PATH",
+                     help="Where to write: a folder, or a file ending in .tar.gz"
+                          " (default: ./setupkit-snapshot-<host>-<time>.tar.gz, without <host> under --redact)."),
+    ] = None,
+    redact: Annotated[bool, typer.Option(
+        "--redact", help="Replace host and user names (whole words, and every /home/<name>), the SSH client,"
+                         " serial numbers and GPU UUIDs.")] = False,
+    note: Annotated[str, typer.Option(
+        "--note", help="A line for manifest.json: what this host is, why it was taken.")] = "",
+    deep: Annotated[bool, typer.Option("--deep", help="Also import TensorFlow (in a subprocess) and record what it "
+                                                     "saw, for `doctor --snapshot PATH --deep`.")] = False,
+    deep_timeout: Annotated[str, typer.Option("--deep-timeout", metavar="SECONDS",
+                                              help="How long the deep probe may take (1 to 3600).")] = "120",
+    deep_python: Annotated[str | None, typer.Option("--deep-python", metavar="PATH",
+                                                    help="Interpreter whose TensorFlow --deep probes "
+                                                         "(default: this one).")] = None,
+) -> None:
+    """Write a snapshot of this host, to share it or to diagnose it elsewhere with `doctor --snapshot`."""
+    from setupkit.probes.deep import deep_request
+    from setupkit.snapshot.report import written_lines
+    from setupkit.snapshot.run import default_output, take_snapshot
+
+    # Checked before anything is read: a bad value is exit 2 (an unusable interpreter exit 3), not a snapshot
+    # whose deep probe "crashed".
+    request = deep_request(deep, deep_timeout, deep_python)
+    path = take_snapshot(output or default_output(redact), note=note, redact=redact, deep=request)
+    for line in written_lines(path, redacted=redact):
+        # markup=False: a file named [red]x.tar.gz is printed as it is named.
+        err_console.print(line, markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("snapshot")(snapshot)

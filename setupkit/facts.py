@@ -1,0 +1,120 @@
+"""The fact namespace: one flat dictionary of dotted names, shared by checks, the JSON report, the install
+planner and the playbooks. Every name below is present in doctor's JSON, with ``null`` where unknown.
+
+A probe may only set names registered here; the checks catalog may only read names registered here (a test
+holds both to it). Add a name here, with its meaning, before a probe sets it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Facts = dict[str, Any]
+
+FACTS: dict[str, str] = {
+    # -- operating system and host ---------------------------------------------------------------------------
+    "os.id": "distribution id from os-release, lower case (ubuntu, debian, centos, rhel, rocky, fedora ...)",
+    "os.version_id": "distribution version from os-release (24.04, 12, 7)",
+    "os.pretty_name": "human name of the distribution (Ubuntu 24.04.3 LTS)",
+    "os.family": "debian | rhel | suse | arch | other",
+    "os.codename": "release codename where the distribution has one (noble, jammy, trusty)",
+    "kernel.release": "running kernel release, as uname -r prints it",
+    "kernel.wsl": "true inside Windows Subsystem for Linux (/proc/version names Microsoft)",
+    "kernel.headers_installed": "headers for the running kernel exist (/lib/modules/<release>/build)",
+    "host.virtualization": "none | kvm | qemu | vmware | virtualbox | xen | hyperv | wsl | amazon | google | "
+    "unknown (a hypervisor whose kind could not be told)",
+    "host.laptop": "true on a laptop (DMI chassis type or a battery under /sys/class/power_supply)",
+    "host.memory_mib": "total memory in MiB (/proc/meminfo)",
+    # -- CPU -------------------------------------------------------------------------------------------------
+    "cpu.model": "CPU model name (/proc/cpuinfo)",
+    "cpu.count": "logical CPUs",
+    "cpu.flags": "CPU flags as /proc/cpuinfo lists them (sse4_1, sse4_2, avx, avx2, fma, avx512f ...)",
+    # -- GPU and driver --------------------------------------------------------------------------------------
+    "gpu.count": "NVIDIA GPUs: NVML's count, or NVIDIA display-class PCI devices when no driver answers",
+    "gpu.names": "GPU names (NVML, else the driver's /proc information, else the PCI id); null for a GPU NVML "
+    "could not name",
+    "gpu.errors": "per GPU, why NVML could not read it (could not open this GPU), null for one it read (NVML)",
+    "gpu.pci_ids": "vendor:device PCI ids of the NVIDIA GPUs (10de:1b06); null when a GPU has no PCI device "
+    "to match (WSL)",
+    "gpu.uuids": "GPU UUIDs from NVML (GPU-...), for CUDA_VISIBLE_DEVICES given by UUID",
+    "gpu.compute_capabilities": "compute capability of each GPU as X.Y (NVML)",
+    "gpu.memory_total_mib": "total memory of each GPU in MiB (NVML)",
+    "gpu.memory_used_mib": "memory in use on each GPU in MiB (NVML)",
+    "gpu.processes": "processes holding GPU memory: [{gpu, pid, name, used_mib}] (NVML)",
+    "gpu.display_active": "true when a display is attached to any NVIDIA GPU (NVML)",
+    "driver.loaded": "the nvidia kernel module is loaded (/proc/modules)",
+    "driver.version": "the kernel module's version (/proc/driver/nvidia/version, /sys/module/nvidia/version), "
+    "else NVML's",
+    "driver.userspace_version": "the user-space driver's version (NVML, else the libnvidia-ml.so.X name)",
+    "driver.open_kernel_module": "true when the loaded module is NVIDIA's open kernel module, null when none is",
+    "driver.nvml_error": "NVML's error class when it could not start (NVMLError_LibRmVersionMismatch ...), or "
+                         "NVMLError_ProbeCrashed / ProbeTimedOut / ProbeFailed when the child process asking it "
+                         "crashed, hung or answered garbage; else null",
+    "driver.cuda_max": "highest CUDA version the driver supports (13.0)",
+    "nouveau.loaded": "the nouveau kernel module is loaded",
+    "nouveau.blacklisted": "a modprobe.d file or the kernel command line blacklists nouveau",
+    # -- CUDA and cuDNN --------------------------------------------------------------------------------------
+    "cuda.toolkit_version": "CUDA toolkit version X.Y (version.json, version.txt, then nvcc --version)",
+    "cuda.toolkit_path": "the /usr/local/cuda link's target, else the newest /usr/local/cuda-X.Y",
+    "cuda.toolkits": "every CUDA toolkit version installed under /usr/local",
+    "cuda.pip_runtime_version": "CUDA runtime from pip's nvidia-cuda-runtime(-cuXX) package, X.Y",
+    "cudnn.version": "system cuDNN version (cudnn_version.h or cudnn.h, else the libcudnn.so.X.Y.Z name)",
+    "cudnn.pip_version": "cuDNN from pip's nvidia-cudnn-cuXX package",
+    # -- display, boot -----------------------------------------------------------------------------------
+    "display.manager": "lightdm | gdm3 | gdm | sddm | null (none installed)",
+    "display.manager_active": "the display manager is running",
+    "display.init": "systemd | upstart | sysvinit | none (PID 1 is no init: a container, WSL, a micro-VM)",
+    "display.graphical_session": "this process runs inside an X or Wayland session",
+    "secureboot.enabled": "Secure Boot is on (mokutil --sb-state, else the EFI variable; false without EFI)",
+    "reboot.required": "a reboot is pending (/var/run/reboot-required, or a loaded kernel module that differs from "
+    "the user-space driver)",
+    # -- Python and TensorFlow -------------------------------------------------------------------------------
+    "python.executable": "the Python interpreter setupkit runs in",
+    "python.version": "its version (3.12.3)",
+    "python.bits": "32 or 64",
+    "python.externally_managed": "the distribution manages this Python (PEP 668 EXTERNALLY-MANAGED, not a venv): "
+    "pip refuses to install into it",
+    "pip.version": "pip's version in that interpreter",
+    "tensorflow.version": "installed TensorFlow (tensorflow, tensorflow-cpu ...) from package metadata, no import",
+    "tensorflow.package": "which distribution provides it (tensorflow, tensorflow-cpu, tf-nightly ...)",
+    "tensorflow.distributions": "every TensorFlow distribution installed, {name: version}: two (tensorflow and "
+                                "tensorflow-cpu) overwrite each other's files in one site-packages",
+    # -- the deep probe: TensorFlow imported in a child process (doctor --deep, snapshot --deep; else null) ------
+    "tfprobe.status": "ok | not-installed | import-error | crashed | timeout | no-output | not-recorded (the deep "
+                      "probe's outcome; not-recorded: a snapshot taken without --deep)",
+    "tfprobe.error": "what went wrong, in one line (the ImportError, the signal, the timeout)",
+    "tfprobe.returncode": "the probe interpreter's exit status (negative: killed by that signal)",
+    "tfprobe.python": "the interpreter the probe ran",
+    "tfprobe.version": "tf.__version__",
+    "tfprobe.built_with_cuda": "tf.test.is_built_with_cuda()",
+    "tfprobe.cuda_version": "CUDA of the build (tf.sysconfig.get_build_info()['cuda_version'])",
+    "tfprobe.cudnn_version": "cuDNN of the build (tf.sysconfig.get_build_info()['cudnn_version'])",
+    "tfprobe.gpus": "GPUs TensorFlow lists (/device:GPU:0 ...)",
+    "tfprobe.gpu_count": "how many GPUs TensorFlow lists",
+    "tfprobe.gpu_ops_ok": "true when a small matmul ran on every listed GPU",
+    "tfprobe.gpu_ops": "per GPU: the device, ok, where the op was placed or the error",
+    "tfprobe.cpu_op_ok": "true when the small matmul ran on the CPU",
+    "tfprobe.cpu_log": "TensorFlow's CPU-instruction log line, as printed",
+    "tfprobe.cpu_instructions": "the instructions that line names (AVX2 FMA ...)",
+    # -- environment -----------------------------------------------------------------------------------------
+    "env.cuda_visible_devices": "CUDA_VISIBLE_DEVICES as set, null when unset",
+    "env.tf_force_gpu_allow_growth": "TF_FORCE_GPU_ALLOW_GROWTH as set, null when unset",
+    # -- what a source build needs (build-tf) ----------------------------------------------------------------
+    "toolchain.bazel": "bazel | bazelisk: the first of the two found on the host's PATH; null when neither is "
+    "(or PATH is unknown)",
+    "toolchain.clang": "path of clang (else of the newest clang-20 ... clang-16) on the host's PATH; null when none",
+    "toolchain.gcc": "path of gcc on the host's PATH; null when none",
+    "python.include": "the include folder of python.executable (sysconfig), where its Python.h belongs",
+    "python.headers": "Python.h is in python.include (python3-dev installed); null when the folder is unknown",
+    "python.ensurepip": "python.executable has ensurepip, so `python -m venv` can put pip in a venv (Debian ships "
+    "it apart, in python3-venv)",
+}
+
+
+def empty_facts() -> Facts:
+    """Every registered name, all unknown."""
+    return {name: None for name in FACTS}
+
+
+def is_known(name: str) -> bool:
+    return name in FACTS

@@ -1,0 +1,157 @@
+"""Steps that bring the CUDA stack and TensorFlow: NVIDIA's repository, the toolkit (never a driver with it),
+cuDNN where TensorFlow needs a system one, TensorFlow itself, and doctor's verdict."""
+
+from __future__ import annotations
+
+import sys
+
+from setupkit import versions
+from setupkit.install import runfile
+from setupkit.install.context import Context
+from setupkit.install.model import DONE, SKIP, TODO, FileWrite, Step
+from setupkit.versions import CudaVersion
+
+REPOS = "https://developer.download.nvidia.com/compute/cuda/repos"
+KEYRING = "cuda-keyring_1.1-1_all.deb"  # install.md section 3
+LEGACY_KEY = "7fa2af80.pub"  # the signing key of the repositories that never got the 2022 cuda-keyring
+
+
+def repo_url(ctx: Context) -> str:
+    return f"{REPOS}/{ctx.distro.repo_slug(ctx.wsl)}/x86_64"
+
+
+def repo_step(ctx: Context, users: list[Step]) -> Step:
+    """NVIDIA's package repository, added only when a later step installs from it."""
+    step = Step("cuda-repo", "Add NVIDIA's CUDA package repository", commands=_repo_commands(ctx))
+    if ctx.distro.legacy_apt_key:
+        step.files = [FileWrite("/etc/apt/sources.list.d/cuda.list", f"deb {repo_url(ctx)} /\n")]
+    needed_by = [s.id for s in users if s.status == TODO]
+    if not needed_by:
+        return step.mark(SKIP, "nothing left to install from NVIDIA's repository")
+    return step.mark(TODO, f"needed by {', '.join(needed_by)}")
+
+
+def _repo_commands(ctx: Context) -> list[list[str]]:
+    distro, url = ctx.distro, repo_url(ctx)
+    if distro.family == "rhel":
+        slug = distro.repo_slug()
+        add = ["yum-config-manager"] if distro.package_manager == "yum" else ["dnf", "config-manager"]
+        return [add + ["--add-repo", f"{url}/cuda-{slug}.repo"]]
+    if distro.legacy_apt_key:
+        return [["apt-key", "adv", "--fetch-keys", f"{url}/{LEGACY_KEY}"], ["apt-get", "update"]]
+    keyring = f"/tmp/{KEYRING}"
+    commands = [["wget", "-q", "-O", keyring, f"{url}/{KEYRING}"], ["dpkg", "-i", keyring]]
+    if not distro.is_ubuntu:
+        commands.append(["add-apt-repository", "-y", "contrib"])  # Debian: the repository needs contrib
+    return commands + [["apt-get", "update"]]
+
+
+def toolkit_step(ctx: Context) -> Step:
+    target = str(ctx.choices.toolkit) if ctx.choices.toolkit else None
+    step = Step("cuda-toolkit", f"Install the CUDA {target or ''} toolkit, without a driver".replace("  ", " "))
+    if not ctx.gpu:
+        return step.mark(SKIP, "CPU path: no CUDA toolkit")
+    if target is None:
+        return step.mark(SKIP, "no CUDA version fits this host and Python")
+    _toolkit_commands(ctx, step, target)
+    installed = ctx.fact("cuda.toolkit_version")
+    if toolkit_satisfied(installed, target, exact=bool(ctx.options.cuda_version or ctx.options.cuda_runfile)):
+        return step.mark(DONE, f"CUDA {installed} is installed ({ctx.fact('cuda.toolkit_path') or 'path unknown'})"
+                               f" and the driver serves it")
+    have = f"CUDA {installed} is installed" if installed else "no CUDA toolkit is installed"
+    return step.mark(TODO, f"{have}; CUDA {target} is the one this plan needs, toolkit only: the cuda, cuda-X-Y, "
+                           f"cuda-runtime-X-Y and cuda-drivers packages would pull a driver")
+
+
+def toolkit_satisfied(installed: str | None, target: str, exact: bool) -> bool:
+    have, need = versions.major_minor_pair(installed), versions.major_minor_pair(target)
+    if have is None or need is None:
+        return False
+    return have == need or (not exact and have[0] == need[0] >= 11 and have >= need)
+
+
+def _toolkit_commands(ctx: Context, step: Step, target: str) -> None:
+    options = ctx.options
+    if options.cuda_runfile:
+        path = options.toolkit_path or runfile.default_toolkit_path(target)
+        if runfile.is_legacy(target):
+            step.commands = [runfile.legacy_argv(options.cuda_runfile, options.override)]
+            step.dialog = {"kind": "cuda-legacy-runfile", "runfile": options.cuda_runfile, "toolkit_path": path,
+                           "override": options.override, "answers": runfile.legacy_answers(path)}
+        else:
+            step.commands = [runfile.modern_argv(options.cuda_runfile, path, options.override)]
+            step.fail_on_output = runfile.MODERN_FAILURES
+        return
+    step.commands = [ctx.distro.install(f"cuda-toolkit-{versions.dashed(target)}")]
+
+
+def cudnn_step(ctx: Context) -> Step:
+    build = ctx.choices.tensorflow
+    step = Step("cudnn", "Install cuDNN for the system CUDA")
+    if not ctx.gpu:
+        return step.mark(SKIP, "CPU path: no cuDNN")
+    if build is None:
+        return step.mark(SKIP, "no TensorFlow is planned, so no cuDNN version to match")
+    if build.pip_brings_cuda:
+        return step.mark(SKIP, f"tensorflow[and-cuda]=={build.version} brings its own cuDNN {build.cudnn} as a pip "
+                               f"wheel (nvidia-cudnn-cuXX)")
+    major = build.cudnn.split(".")[0]
+    step.title = f"Install cuDNN {build.cudnn} for CUDA {build.cuda}"
+    step.commands = [ctx.distro.install(*_cudnn_packages(ctx, major))]
+    have = ctx.fact("cudnn.version")
+    if versions.major(have) == int(major) and versions.at_least(have, build.cudnn):
+        return step.mark(DONE, f"cuDNN {have} is installed")
+    return step.mark(TODO, f"TensorFlow {build.version} loads the system cuDNN {major} (libcudnn.so.{major}); "
+                           f"it was tested with {build.cudnn}")
+
+
+def _cudnn_packages(ctx: Context, major: str) -> list[str]:
+    if int(major) >= 9:
+        cuda_major = (ctx.choices.toolkit or CudaVersion(12, 0)).major
+        return [f"cudnn9-cuda-{cuda_major}"]
+    dev = "devel" if ctx.distro.family == "rhel" else "dev"
+    return [f"libcudnn{major}", f"libcudnn{major}-{dev}"]
+
+
+def tensorflow_step(ctx: Context) -> Step:
+    build = ctx.choices.tensorflow
+    step = Step("tensorflow", "Install TensorFlow")
+    flags = ctx.fact("cpu.flags")
+    if flags is not None and "avx" not in flags:
+        return step.mark(SKIP, "this CPU has no AVX: official TensorFlow wheels (1.6 and later) are built with AVX "
+                               "and die with 'Illegal instruction' here; build one for this CPU with "
+                               "`setupkit build-tf`")
+    if build is None:
+        return step.mark(SKIP, ctx.choices.tensorflow_reason)
+    if ctx.managed_python_reason:
+        return step.mark(SKIP, ctx.managed_python_reason)
+    spec = tensorflow_requirement(build, ctx.gpu)
+    step.title = f"Install TensorFlow {build.version} ({spec.split('==')[0]})"
+    step.commands = [[ctx.python, "-m", "pip", "install", spec]]
+    have, package = ctx.fact("tensorflow.version"), ctx.fact("tensorflow.package")
+    gpu_capable = not (ctx.gpu and package in ("tensorflow-cpu", "tensorflow-intel"))
+    if versions.same_release(have, build.version) and gpu_capable:
+        return step.mark(DONE, f"TensorFlow {have} ({package or 'tensorflow'}) is installed")
+    now = f"TensorFlow {have} ({package}) is installed" if have else "TensorFlow is not installed"
+    return step.mark(TODO, f"{now}; {build.version} is the newest tested with CUDA {build.cuda} that this Python "
+                           f"and driver run" if ctx.gpu else f"{now}; {build.version} is the newest for this Python")
+
+
+def tensorflow_requirement(build, gpu: bool) -> str:
+    """The pip requirement: tensorflow[and-cuda] from 2.14, tensorflow (2.1+) or tensorflow-gpu before; CPU
+    hosts get tensorflow-cpu (2.1+), the CPU-only wheel."""
+    if not gpu:
+        name = "tensorflow-cpu" if build.gpu_in_main_package else "tensorflow"
+    elif build.pip_brings_cuda:
+        name = "tensorflow[and-cuda]"
+    else:
+        name = "tensorflow" if build.gpu_in_main_package else "tensorflow-gpu"
+    return f"{name}=={build.version}"
+
+
+def verify_step(reboot_pending: bool) -> Step:
+    step = Step("verify", "Verify with setupkit doctor", commands=[[sys.executable, "-m", "setupkit", "doctor"]],
+                changes=False)
+    if reboot_pending:
+        return step.mark(SKIP, "a reboot comes first: after it, run setupkit doctor (or setupkit install again)")
+    return step.mark(TODO, "doctor reads the host again and gives its verdicts")

@@ -1,0 +1,144 @@
+"""TensorFlow's tested build configurations (``tensorflow_builds.yaml``) and the questions asked of them.
+
+- ``tested_build("2.15.1")`` -> the row TensorFlow 2.15 was built and tested with (Python range, CUDA, cuDNN ...)
+- ``tensorflow_builds()`` -> every row, newest first
+- ``latest_tensorflow()`` -> the newest release in the table ("2.21.0")
+- ``python_range(tf_version)`` -> ("3.10", "3.13")
+- ``python_supported(tf_version, python_version)`` -> True, False, or None when either is unknown or not listed
+- ``pip_minimum()`` -> the oldest pip that reads TensorFlow's wheels ("19.3")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any
+
+from packaging.version import Version
+
+from setupkit import versions
+from setupkit.knowledge import loader
+from setupkit.knowledge.loader import Table
+from setupkit.versions import CudaVersion
+
+TABLE = "tensorflow_builds"
+
+
+@dataclass(frozen=True)
+class TensorFlowBuild:
+    """One tested configuration: a TensorFlow release and what it was built and tested with."""
+
+    version: str
+    python_min: str
+    python_max: str
+    compiler: str
+    bazel: str
+    cudnn: str
+    cuda: CudaVersion
+    pip_brings_cuda: bool
+    """``tensorflow[and-cuda]`` pulls CUDA and cuDNN as NVIDIA wheels (no system CUDA needed)."""
+    gpu_in_main_package: bool
+    """The ``tensorflow`` package carries the GPU build (before 2.1 that was ``tensorflow-gpu``)."""
+    and_cuda: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    """The pins of ``tensorflow[and-cuda]`` where the source quotes them: {distribution: version}."""
+
+    @property
+    def python(self) -> str:
+        """The Python range as the table writes it: "3.10-3.13"."""
+        return self.python_min if self.python_min == self.python_max else f"{self.python_min}-{self.python_max}"
+
+    def runs_on(self, python_version: object) -> bool:
+        """Whether Python ``python_version`` lies in this release's range (an unknown one does not)."""
+        pair = versions.major_minor_pair(python_version)
+        low, high = versions.major_minor_pair(self.python_min), versions.major_minor_pair(self.python_max)
+        return pair is not None and low is not None and high is not None and low <= pair <= high
+
+    def columns(self) -> dict[str, Any]:
+        """The row as the table writes it (a check's ``lookup`` reads these fields)."""
+        row: dict[str, Any] = {"tensorflow": self.version, "python": self.python, "compiler": self.compiler,
+                               "bazel": self.bazel, "cudnn": self.cudnn, "cuda": str(self.cuda)}
+        if self.and_cuda:
+            row["and_cuda"] = dict(self.and_cuda)
+        return row
+
+
+def parse_builds(table: Table) -> tuple[TensorFlowBuild, ...]:
+    """The rows of a tensorflow_builds table, newest first; a row of the wrong form is refused."""
+    and_cuda_since = _version_text(table, table.data, "and_cuda_since", "the table")
+    gpu_since = _version_text(table, table.data, "gpu_in_main_package_since", "the table")
+    builds = []
+    for index, row in enumerate(table.rows("builds"), 1):
+        where = f"build {index}"
+        version = _version_text(table, row, "tensorflow", where)
+        low, _, high = loader.text(table, row, "python", where).partition("-")
+        cuda = CudaVersion.parse(_version_text(table, row, "cuda", where))
+        if cuda is None or versions.parse(low) is None or versions.parse(high or low) is None:
+            raise table.fail(f"{where}: 'python' must be a range such as 3.10-3.13")
+        builds.append(TensorFlowBuild(
+            version=version, python_min=low, python_max=high or low,
+            compiler=loader.text(table, row, "compiler", where), bazel=loader.text(table, row, "bazel", where),
+            cudnn=_version_text(table, row, "cudnn", where), cuda=cuda,
+            pip_brings_cuda=versions.at_least(version, and_cuda_since),
+            gpu_in_main_package=versions.at_least(version, gpu_since),
+            and_cuda=MappingProxyType(_pins(table, row, where))))
+    return tuple(sorted(builds, key=_release, reverse=True))
+
+
+def _release(build: TensorFlowBuild) -> Version:
+    return versions.parse(build.version) or Version("0")
+
+
+def _version_text(table: Table, row: Mapping[str, Any], key: str, where: str) -> str:
+    value = loader.text(table, row, key, where)
+    if versions.parse(value) is None:
+        raise table.fail(f"{where}: {key!r} must be a version, not {value!r}")
+    return value
+
+
+def _pins(table: Table, row: Mapping[str, Any], where: str) -> dict[str, str]:
+    pins = row.get("and_cuda") or {}
+    if not isinstance(pins, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in pins.items()):
+        raise table.fail(f"{where}: 'and_cuda' must map distribution names to versions")
+    return dict(pins)
+
+
+@lru_cache(maxsize=1)
+def tensorflow_builds() -> tuple[TensorFlowBuild, ...]:
+    """Every tested configuration (Linux), newest first."""
+    return parse_builds(loader.load_table(TABLE))
+
+
+def tested_build(tf_version: object) -> TensorFlowBuild | None:
+    """The tested configuration of TensorFlow ``tf_version`` (matched on major.minor), or None if not listed."""
+    wanted = versions.major_minor(tf_version)
+    if wanted is None:
+        return None
+    return next((build for build in tensorflow_builds() if versions.major_minor(build.version) == wanted), None)
+
+
+def latest_tensorflow() -> str:
+    """The newest TensorFlow release the table lists."""
+    table = loader.load_table(TABLE)
+    return _version_text(table, table.data, "latest", "the table")
+
+
+def python_range(tf_version: object) -> tuple[str, str] | None:
+    """The (lowest, highest) Python X.Y that TensorFlow ``tf_version`` supports."""
+    build = tested_build(tf_version)
+    return None if build is None else (build.python_min, build.python_max)
+
+
+def python_supported(tf_version: object, python_version: object) -> bool | None:
+    """Whether Python ``python_version`` is in TensorFlow ``tf_version``'s range; None when either is unknown."""
+    build = tested_build(tf_version)
+    if build is None or versions.parse(python_version) is None:
+        return None
+    return build.runs_on(python_version)
+
+
+def pip_minimum() -> str:
+    """The oldest pip that reads the manylinux2014 wheels TensorFlow ships."""
+    table = loader.load_table(TABLE)
+    return _version_text(table, table.data, "pip_minimum", "the table")
