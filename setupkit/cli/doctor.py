@@ -44,12 +44,15 @@ def doctor(
         print_checks(console, options.selected_checks())
         return
     findings, facts = run_doctor(options)
-    from setupkit.doctor import report
     from setupkit.doctor.engine import exit_code
 
     if json_output:
-        print_json(report.json_document(findings, facts))
+        from setupkit.doctor.document import json_document
+
+        print_json(json_document(findings, facts))
     else:
+        from setupkit.doctor import report
+
         report.render(console, findings, facts, options.source_label(), verbose=verbose)
     raise typer.Exit(exit_code(findings))
 

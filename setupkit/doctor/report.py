@@ -124,11 +124,6 @@ def summary_text(findings: list[Finding]) -> Text:
     return text
 
 
-def json_document(findings: list[Finding], facts: Mapping[str, Any]) -> dict[str, Any]:
-    return {"schema": "setupkit-doctor/1", "status": overall_status(findings), "facts": dict(facts),
-            "findings": [finding.as_json() for finding in findings]}
-
-
 def list_checks(console: Console, checks: Iterable[Check]) -> None:
     """One line a check: id, section, severity, title (deep checks run only with --deep)."""
     console.print(Text(f"{'id':<{ID_WIDTH}} {'section':<22} {'severity':<9} title", style="bold"), soft_wrap=True)
