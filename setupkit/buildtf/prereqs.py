@@ -145,14 +145,9 @@ def existing_parent(path: Path) -> Path:
 def check_venv_target(label: str, venv: Path) -> Prerequisite:
     """A venv to create or reuse: absent, an empty folder, or a venv already (never someone's folder)."""
     name, shown, fix = f"venv:{label}", f"{label} {clip(str(venv))}", f"choose another {label}"
-    try:
-        mode = venv.stat().st_mode
-    except FileNotFoundError:
-        return _creatable(name, venv, fix)
-    except OSError as error:
-        return Prerequisite(name, False, f"{shown} cannot be used ({error.strerror or error})", fix)
-    if not stat.S_ISDIR(mode):
-        return Prerequisite(name, False, f"{shown} is {describe_mode(mode)}, not a folder", fix)
+    refused = _unless_a_folder(name, venv, shown, fix)
+    if refused is not None:
+        return refused
     if os.path.isfile(venv / "pyvenv.cfg"):
         return Prerequisite(name, True, f"{shown} is a venv (reused)")
     try:
@@ -167,15 +162,21 @@ def check_venv_target(label: str, venv: Path) -> Prerequisite:
 def check_output_folder(label: str, folder: Path) -> Prerequisite:
     """A folder the build writes into: a folder already, or one that can be created."""
     shown, fix = f"{label} {clip(str(folder))}", f"choose another {label}"
+    return _unless_a_folder(label, folder, shown, fix) or Prerequisite(label, True, shown)
+
+
+def _unless_a_folder(name: str, folder: Path, shown: str, fix: str) -> Prerequisite | None:
+    """None when ``folder`` is a folder already; else the finding on it: absent (to be created, or not
+    creatable), unusable, or not a folder."""
     try:
         mode = folder.stat().st_mode
     except FileNotFoundError:
-        return _creatable(label, folder, fix)
+        return _creatable(name, folder, fix)
     except OSError as error:
-        return Prerequisite(label, False, f"{shown} cannot be used ({error.strerror or error})", fix)
+        return Prerequisite(name, False, f"{shown} cannot be used ({error.strerror or error})", fix)
     if not stat.S_ISDIR(mode):
-        return Prerequisite(label, False, f"{shown} is {describe_mode(mode)}, not a folder", fix)
-    return Prerequisite(label, True, shown)
+        return Prerequisite(name, False, f"{shown} is {describe_mode(mode)}, not a folder", fix)
+    return None
 
 
 def _creatable(name: str, path: Path, fix: str) -> Prerequisite:

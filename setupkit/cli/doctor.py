@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from setupkit.cli.common import JsonOption, SnapshotOption, console, print_json
+from setupkit.cli.common import (
+    DeepOption,
+    DeepPythonOption,
+    DeepTimeoutOption,
+    JsonOption,
+    SnapshotOption,
+    console,
+    print_json,
+)
 
 ChecksDirOption = Annotated[list[str], typer.Option(
     "--checks-dir", metavar="DIR", help="Also run the checks in DIR/*.yaml (site policy). Repeatable.")]
@@ -22,14 +30,9 @@ def doctor(
     skip: SkipOption = [],  # noqa: B006
     list_checks: Annotated[bool, typer.Option("--list-checks", help="List the checks and exit.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Explain every check.")] = False,
-    deep: Annotated[bool, typer.Option("--deep", help="Also import TensorFlow (in a subprocess) and run an op "
-                                                     "on each GPU; with --snapshot, judge the run it recorded "
-                                                     "(setupkit snapshot --deep).")] = False,
-    deep_timeout: Annotated[str, typer.Option("--deep-timeout", metavar="SECONDS",
-                                              help="How long the deep probe may take (1 to 3600).")] = "120",
-    deep_python: Annotated[str | None, typer.Option("--deep-python", metavar="PATH",
-                                                    help="Interpreter whose TensorFlow --deep probes "
-                                                         "(default: this one; not with --snapshot).")] = None,
+    deep: DeepOption = False,
+    deep_timeout: DeepTimeoutOption = "120",
+    deep_python: DeepPythonOption = None,
 ) -> None:
     """Inspect this host (or a snapshot) and report each check with its fix. Exit 1 if a check fails."""
     from setupkit.doctor.run import DoctorOptions, run_doctor

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from setupkit.cli.common import err_console
+from setupkit.cli.common import DeepOption, DeepPythonOption, DeepTimeoutOption, err_console
 
 
 def snapshot(
@@ -21,13 +21,9 @@ def snapshot(
                          " serial numbers and GPU UUIDs.")] = False,
     note: Annotated[str, typer.Option(
         "--note", help="A line for manifest.json: what this host is, why it was taken.")] = "",
-    deep: Annotated[bool, typer.Option("--deep", help="Also import TensorFlow (in a subprocess) and record what it "
-                                                     "saw, for `doctor --snapshot PATH --deep`.")] = False,
-    deep_timeout: Annotated[str, typer.Option("--deep-timeout", metavar="SECONDS",
-                                              help="How long the deep probe may take (1 to 3600).")] = "120",
-    deep_python: Annotated[str | None, typer.Option("--deep-python", metavar="PATH",
-                                                    help="Interpreter whose TensorFlow --deep probes "
-                                                         "(default: this one).")] = None,
+    deep: DeepOption = False,
+    deep_timeout: DeepTimeoutOption = "120",
+    deep_python: DeepPythonOption = None,
 ) -> None:
     """Write a snapshot of this host, to share it or to diagnose it elsewhere with `doctor --snapshot`."""
     from setupkit.probes.deep import deep_request
