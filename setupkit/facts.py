@@ -25,6 +25,12 @@ FACTS: dict[str, str] = {
     "unknown (a hypervisor whose kind could not be told)",
     "host.laptop": "true on a laptop (DMI chassis type or a battery under /sys/class/power_supply)",
     "host.memory_mib": "total memory in MiB (/proc/meminfo)",
+    "host.container": "docker | podman | kubernetes | containerd | lxc | systemd-nspawn | other | none: the "
+    "container this runs in (other: a container whose engine could not be told); null when nothing was readable "
+    "to tell either way",
+    "host.container_evidence": "what told host.container, one entry a marker (/.dockerenv, /run/.containerenv, "
+    "KUBERNETES_SERVICE_HOST, container= of PID 1, a cgroup path, the root file system in /proc/self/mountinfo); "
+    "[] outside a container",
     # -- CPU -------------------------------------------------------------------------------------------------
     "cpu.model": "CPU model name (/proc/cpuinfo)",
     "cpu.count": "logical CPUs",
@@ -37,7 +43,14 @@ FACTS: dict[str, str] = {
     "gpu.pci_ids": "vendor:device PCI ids of the NVIDIA GPUs (10de:1b06); null when a GPU has no PCI device "
     "to match (WSL)",
     "gpu.uuids": "GPU UUIDs from NVML (GPU-...), for CUDA_VISIBLE_DEVICES given by UUID",
-    "gpu.compute_capabilities": "compute capability of each GPU as X.Y (NVML)",
+    "gpu.compute_capabilities": "compute capability of each GPU as X.Y: NVML's, else the one its chip (by its PCI "
+    "id) or its name tells; null where unknown",
+    "gpu.chips": "chip of each GPU by its PCI id (GB202, GA100), from the host's PCI ID database (pci.ids), else "
+    "setupkit's table derived from it; null where unknown",
+    "gpu.architectures": "architecture of each GPU: fermi | kepler | maxwell | pascal | volta | turing | ampere | ada "
+    "| hopper | blackwell (by its compute capability, else its chip); null where unknown",
+    "gpu.kernel_modules": "per GPU, the NVIDIA kernel modules that drive it: open (only the open ones: Blackwell, "
+    "Grace Hopper) | proprietary (only the proprietary ones: before Turing) | either; null where unknown",
     "gpu.memory_total_mib": "total memory of each GPU in MiB (NVML)",
     "gpu.memory_used_mib": "memory in use on each GPU in MiB (NVML)",
     "gpu.processes": "processes holding GPU memory: [{gpu, pid, name, used_mib}] (NVML)",
@@ -46,7 +59,9 @@ FACTS: dict[str, str] = {
     "driver.version": "the kernel module's version (/proc/driver/nvidia/version, /sys/module/nvidia/version), "
     "else NVML's",
     "driver.userspace_version": "the user-space driver's version (NVML, else the libnvidia-ml.so.X name)",
-    "driver.open_kernel_module": "true when the loaded module is NVIDIA's open kernel module, null when none is",
+    "driver.open_kernel_module": "true when the loaded module is NVIDIA's open kernel module, false for the "
+    "proprietary one (/proc/driver/nvidia/version, else the module's taint flags: P is proprietary), null when "
+    "none is loaded",
     "driver.nvml_error": "NVML's error class when it could not start (NVMLError_LibRmVersionMismatch ...), or "
                          "NVMLError_ProbeCrashed / ProbeTimedOut / ProbeFailed when the child process asking it "
                          "crashed, hung or answered garbage; else null",
@@ -75,6 +90,10 @@ FACTS: dict[str, str] = {
     "python.externally_managed": "the distribution manages this Python (PEP 668 EXTERNALLY-MANAGED, not a venv): "
     "pip refuses to install into it",
     "pip.version": "pip's version in that interpreter",
+    "libc.family": "glibc | musl: the C library that interpreter runs on (glibc names itself through confstr "
+    "CS_GNU_LIBC_VERSION; musl by its loader, /lib/ld-musl-x86_64.so.1)",
+    "libc.version": "that C library's version (2.35); null for musl, whose version only its loader prints; a "
+    "manylinux_2_X wheel needs glibc 2.X or newer",
     "tensorflow.version": "installed TensorFlow (tensorflow, tensorflow-cpu ...) from package metadata, no import",
     "tensorflow.package": "which distribution provides it (tensorflow, tensorflow-cpu, tf-nightly ...)",
     "tensorflow.distributions": "every TensorFlow distribution installed, {name: version}: two (tensorflow and "
@@ -99,6 +118,14 @@ FACTS: dict[str, str] = {
     # -- environment -----------------------------------------------------------------------------------------
     "env.cuda_visible_devices": "CUDA_VISIBLE_DEVICES as set, null when unset",
     "env.tf_force_gpu_allow_growth": "TF_FORCE_GPU_ALLOW_GROWTH as set, null when unset",
+    # -- containers on this host: the NVIDIA Container Toolkit (read on the host's PATH and config files) --------
+    "container_toolkit.engines": "container engines on the host's PATH (docker, podman); null when PATH is unknown",
+    "container_toolkit.programs": "NVIDIA Container Toolkit programs on the host's PATH (nvidia-ctk, "
+    "nvidia-container-runtime, nvidia-container-runtime-hook, nvidia-container-cli); null when PATH is unknown",
+    "container_toolkit.docker_runtime": "/etc/docker/daemon.json registers the nvidia runtime (nvidia-ctk runtime "
+    "configure --runtime=docker); false when the file is absent or has none, null when it is not JSON",
+    "container_toolkit.cdi_specs": "NVIDIA CDI specifications (nvidia*.yaml/.json in /etc/cdi and /var/run/cdi), "
+    "which Podman's --device nvidia.com/gpu=all reads",
     # -- what a source build needs (build-tf) ----------------------------------------------------------------
     "toolchain.bazel": "bazel | bazelisk: the first of the two found on the host's PATH; null when neither is "
     "(or PATH is unknown)",

@@ -154,8 +154,12 @@ def loader_class(libyaml: bool) -> type:
 DEFAULT_LOADER = loader_class(bool(getattr(yaml, "__with_libyaml__", False)))
 
 
-def load_yaml(path: Path) -> Any:
-    """The data in ``path``, read within the bounds above; anything else is refused as a CatalogError."""
+def load_yaml(path: Path, *, shipped: bool = False) -> Any:
+    """The data in ``path``, read within the bounds above; anything else is refused as a CatalogError.
+
+    ``shipped``: a file setupkit itself carries (its catalog, its knowledge tables), as much its code as its
+    modules are: the event pass that bounds what a hostile file may cost is skipped, since it reads every file
+    twice on every `setupkit doctor` (benchmarks/doctor_speed.py); the strict constructor still reads it."""
     try:
         data = bounded.read_regular_file(path, MAX_FILE_BYTES)
     except bounded.BoundError as error:
@@ -165,10 +169,10 @@ def load_yaml(path: Path) -> Any:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise CatalogError(f"{path} (line {line}): not UTF-8 text (byte {error.start})") from None
-    return loads(text, str(path))
+    return loads(text, str(path), shipped=shipped)
 
 
-def loads(text: str, name: str, loader: type = DEFAULT_LOADER) -> Any:
+def loads(text: str, name: str, loader: type = DEFAULT_LOADER, *, shipped: bool = False) -> Any:
     """The data in ``text`` (``name`` says where it came from in messages)."""
     unreadable = yaml.reader.Reader.NON_PRINTABLE.search(text)
     if unreadable:
@@ -177,7 +181,8 @@ def loads(text: str, name: str, loader: type = DEFAULT_LOADER) -> Any:
         raise CatalogError(f"{name} (line {line}): not valid catalog YAML: the character "
                            f"U+{ord(unreadable.group()):04X} is not allowed in YAML")
     try:
-        _check_events(text, loader)
+        if not shipped:
+            _check_events(text, loader)
         return yaml.load(text, Loader=loader)  # noqa: S506 - the strict safe constructor, never the full one
     except yaml.YAMLError as error:
         raise CatalogError(_yaml_problem(name, error)) from None

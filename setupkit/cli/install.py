@@ -17,8 +17,10 @@ StepList = Annotated[list[str] | None, typer.Option(metavar="STEP", help="Repeat
 
 
 def install(
-    gpu: Annotated[bool, typer.Option("--gpu", help="Plan the GPU path: driver, CUDA toolkit, cuDNN, "
-                                                    "tensorflow[and-cuda]. Without it: the CPU path.")] = False,
+    gpu: Annotated[bool, typer.Option("--gpu", help="Plan the GPU path: driver, TensorFlow with its CUDA wheels "
+                                                    "(cuDNN and the CUDA toolkit where it needs them). In a "
+                                                    "container, or with no GPU visible: the user-space part only. "
+                                                    "Without it: the CPU path.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; run nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Run the plan without asking.")] = False,
     json_output: JsonOption = False,
@@ -31,6 +33,12 @@ def install(
                                                                              ".run file (toolkit only).")] = None,
     override: Annotated[bool, typer.Option("--override", help="Let the runfile skip its compiler/distribution "
                                                               "checks.")] = False,
+    with_toolkit: Annotated[bool, typer.Option("--with-toolkit", help="Install the system CUDA toolkit (nvcc) even "
+                                                                      "where TensorFlow brings its CUDA as pip "
+                                                                      "wheels.")] = False,
+    upgrade_tensorflow: Annotated[bool, typer.Option("--upgrade-tensorflow", help="Replace an installed TensorFlow "
+                                                                                  "that works here by the newest "
+                                                                                  "that fits.")] = False,
     snapshot: SnapshotOption = None,
 ) -> None:
     """Plan and run the steps from an NVIDIA driver to a working TensorFlow; a re-run changes nothing."""
@@ -43,7 +51,8 @@ def install(
     # a plan: the texts arrive unparsed, since click's int takes '٥٨٠' and its errors take four lines.
     branch = None if driver_branch is None else parse_driver_branch(driver_branch)
     plan_options = PlanOptions(gpu=gpu, cuda_version=cuda_version, driver_branch=branch, toolkit_path=toolkit_path,
-                               cuda_runfile=cuda_runfile, override=override)
+                               cuda_runfile=cuda_runfile, override=override, with_toolkit=with_toolkit,
+                               upgrade_tensorflow=upgrade_tensorflow)
     options = run.InstallOptions(plan=plan_options, only=tuple(only or ()), skip=tuple(skip or ()), snapshot=snapshot)
     if dry_run:
         _show_plan(run.make_plan(options), json_output)

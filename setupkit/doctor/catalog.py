@@ -336,9 +336,10 @@ class _Validator:
                 raise self.fail(f"a 'fail' outcome has no fix ('{outcome.message:.40}'): every fail carries one")
 
 
-def load_file(path: Path, room: int = MAX_CHECKS) -> list[Check]:
-    """Every check of one YAML file (a mapping with a 'checks' list); more than ``room`` checks is refused."""
-    data = load_yaml(path)
+def load_file(path: Path, room: int = MAX_CHECKS, *, shipped: bool = False) -> list[Check]:
+    """Every check of one YAML file (a mapping with a 'checks' list); more than ``room`` checks is refused.
+    ``shipped``: a file of the built-in catalog (see yamlio.load_yaml)."""
+    data = load_yaml(path, shipped=shipped)
     if not isinstance(data, dict) or set(data) != {"checks"} or not isinstance(data["checks"], list):
         raise CatalogError(f"{path}: a checks file is a mapping with one key, 'checks', holding a list")
     if len(data["checks"]) > room:
@@ -402,12 +403,12 @@ def catalog_dir() -> Path:
 
 def load_catalog(extra_dirs: Iterable[str | Path] = (), builtin: bool = True) -> list[Check]:
     """The built-in checks, then each extra folder's, in file order; a duplicate id is an error."""
-    folders = ([catalog_dir()] if builtin else []) + [Path(folder) for folder in extra_dirs]
+    folders = ([(catalog_dir(), True)] if builtin else []) + [(Path(folder), False) for folder in extra_dirs]
     checks: list[Check] = []
     seen: dict[str, str] = {}
-    for folder in folders:
+    for folder, shipped in folders:
         for path in check_files(folder):
-            for check in load_file(path, room=MAX_CHECKS - len(checks)):
+            for check in load_file(path, room=MAX_CHECKS - len(checks), shipped=shipped):
                 if check.id in seen:
                     raise CatalogError(f"{path}: duplicate check id {brief(check.id)} (also in {seen[check.id]})")
                 seen[check.id] = str(path)

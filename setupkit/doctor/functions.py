@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from setupkit import bounded, versions
-from setupkit.knowledge import cuda, tensorflow
+from setupkit.knowledge import cuda, driver_branches, gpus, tensorflow, tensorflow_wheels
+from setupkit.knowledge.libraries import provided_by  # shared with the install planner
 
 HIDE_ALL = {"", "-1", "none", "void", "nodevfiles"}
 """CUDA_VISIBLE_DEVICES values that hide every GPU (the empty string, -1 and the NVIDIA container words)."""
@@ -128,23 +129,6 @@ def describe_processes(processes: Any) -> str | None:
     return "; ".join(parts) or "none"
 
 
-def provided_by(needed: Any, *available: Any) -> str | None:
-    """How well the ``available`` versions (system, pip; None where absent) provide library version ``needed``.
-
-    "same-major" when one has the same major version and is at least as new (CUDA minor-version compatibility,
-    cuDNN's soname libcudnn.so.<major>), "older" when the best has the same major but an older minor, "none" when
-    none has the major version at all. None when ``needed`` is unknown.
-    """
-    if versions.parse(needed) is None:
-        return None
-    same_major = [v for v in available if versions.major(v) == versions.major(needed)]
-    if not same_major:
-        return "none"
-    if any(versions.at_least(v, versions.major_minor(needed)) for v in same_major):
-        return "same-major"
-    return "older"
-
-
 def coalesce(*values: Any) -> Any:
     """The first value that is known."""
     return next((value for value in values if value is not None), None)
@@ -184,6 +168,17 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "min_driver_for_cuda": (cuda.min_driver_for_cuda, 1, 1),
     "supported_cuda_for_driver": (supported_cuda_for_driver, 1, 1),
     "minor_compat_driver": (cuda.minor_compat_driver, 1, 1),
+    "newest_tensorflow_for": (tensorflow_wheels.newest_tensorflow_for, 1, 2),
+    "wheel_glibc_floor": (tensorflow_wheels.wheel_glibc_floor, 2, 2),
+    "wheel_pip_floor": (tensorflow_wheels.wheel_pip_floor, 2, 2),
+    "wheel_tags": (tensorflow_wheels.wheel_tags, 2, 2),
+    "driver_branch_ended": (driver_branches.branch_ended, 1, 1),
+    "driver_branch_end_of_life": (driver_branches.branch_end_of_life, 1, 1),
+    "newest_long_term_branch": (driver_branches.newest_long_term_branch, 0, 0),
+    "driver_gpu_gaps": (gpus.driver_gpu_gaps, 6, 6),
+    "toolkit_gpu_gaps": (gpus.toolkit_gpu_gaps, 4, 4),
+    "toolkit_dropped_gpus": (gpus.toolkit_dropped_gpus, 4, 4),
+    "cuda_for_gpus": (gpus.cuda_for_gpus, 3, 4),
 }
 
 LOOKUPS: dict[str, Callable[[Any], Mapping[str, Any] | None]] = {

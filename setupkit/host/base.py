@@ -41,8 +41,11 @@ ENV_KEYS = (
     "VIRTUAL_ENV",
     "CONDA_PREFIX",
     "WSL_DISTRO_NAME",
+    "KUBERNETES_SERVICE_HOST",
+    "container",
 )
-"""The environment variables a host source reports (env.json holds the same keys)."""
+"""The environment variables a host source reports (env.json holds the same keys). The last two tell a container:
+Kubernetes sets KUBERNETES_SERVICE_HOST in every pod, Podman and systemd-nspawn set container=<manager>."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class PythonInfo:
     externally_managed: bool | None = None  # PEP 668: the distribution manages it, pip refuses to install
     include: str | None = None  # sysconfig's include folder, where Python.h belongs (python3-dev)
     ensurepip: bool | None = None  # `python -m venv` can put pip in a venv (Debian ships it in python3-venv)
+    libc: str | None = None  # the C library it runs on: "glibc 2.35" (confstr CS_GNU_LIBC_VERSION), or "musl"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +89,7 @@ class PythonInfo:
             "externally_managed": self.externally_managed,
             "include": self.include,
             "ensurepip": self.ensurepip,
+            "libc": self.libc,
         }
 
 

@@ -119,7 +119,24 @@ def current_python() -> PythonInfo:
         externally_managed=externally_managed(),
         include=sysconfig.get_paths()["include"],
         ensurepip=importlib.util.find_spec("ensurepip") is not None,
+        libc=current_libc(),
     )
+
+
+MUSL_LOADER = "/lib/ld-musl-x86_64.so.1"
+"""musl's dynamic loader: where it is present and glibc does not answer, this interpreter runs on musl."""
+
+
+def current_libc() -> str | None:
+    """The C library this interpreter runs on, without running a program: glibc names itself through confstr
+    ("glibc 2.35"); musl has no such name, so its loader's presence says it (its version only the loader prints)."""
+    try:
+        name = os.confstr("CS_GNU_LIBC_VERSION")
+    except (ValueError, OSError):
+        name = None
+    if name:
+        return name
+    return "musl" if os.path.exists(MUSL_LOADER) else None
 
 
 def existing_parent(path: str) -> str:

@@ -156,6 +156,7 @@ class SnapshotHost(Host):
             externally_managed=_opt_bool(data.get("externally_managed")),
             include=_opt_str(data.get("include")),
             ensurepip=_opt_bool(data.get("ensurepip")),
+            libc=_opt_str(data.get("libc")),
         )
 
     # -- the Host contract -----------------------------------------------------------------------------------

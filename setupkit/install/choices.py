@@ -9,15 +9,14 @@ from setupkit import versions
 from setupkit.errors import PreconditionError, UsageError
 from setupkit.facts import Facts
 from setupkit.install.distro import Distro
-from setupkit.install.gpus import oldest_compute_capability
+from setupkit.install.driver_life import end_of_life_warnings
+from setupkit.install.gpus import GpuNeeds, gpu_needs, oldest_compute_capability
 from setupkit.install.options import PlanOptions, parse_cuda_version
 from setupkit.install.runfile import runfile_cuda_version
-from setupkit.knowledge import cuda, gpus
+from setupkit.install.tensorflow_pick import driver_left, pick_tensorflow, why_no_tensorflow
+from setupkit.knowledge import cuda, distributions, gpus
 from setupkit.knowledge.tensorflow import TensorFlowBuild, tensorflow_builds
 from setupkit.versions import CudaVersion
-
-BLACKWELL_MIN_BRANCH = 570
-"""The first driver branch that drives a Blackwell GPU (open kernel modules only)."""
 
 
 @dataclass
@@ -61,33 +60,6 @@ def current_cuda_max(facts: Facts) -> CudaVersion | None:
     return said or cuda.supported_cuda_for_driver(facts.get("driver.version"))
 
 
-def pick_tensorflow(python: str | None, ceiling: CudaVersion | None, cc: float | None,
-                    system_cuda: CudaVersion | None = None) -> TensorFlowBuild | None:
-    """The newest TensorFlow that runs on ``python`` and whose tested CUDA is within ``ceiling``. A build that
-    needs a system CUDA must also know this GPU generation, and match ``system_cuda`` when one is imposed."""
-    for build in tensorflow_builds():
-        if not build.runs_on(python):
-            continue
-        if ceiling and build.cuda > ceiling:
-            continue
-        if not build.pip_brings_cuda and not _system_cuda_fits(build, cc, system_cuda):
-            continue
-        return build
-    return None
-
-
-def _system_cuda_fits(build: TensorFlowBuild, cc: float | None, system_cuda: CudaVersion | None) -> bool:
-    first = gpus.first_cuda_for(cc)
-    if first and build.cuda < first:
-        return False
-    return system_cuda is None or _same_soname(build.cuda, system_cuda)
-
-
-def _same_soname(a: CudaVersion, b: CudaVersion) -> bool:
-    """CUDA 11 and later keep one library soname per major version; before 11, each X.Y had its own."""
-    return a == b or (a.major == b.major and a.major >= 11)
-
-
 def requested_cuda(options: PlanOptions) -> CudaVersion | None:
     """--cuda-version, or the version in the --cuda-runfile name; both given must agree, and name a CUDA release
     setupkit knows the driver of (else exit 2)."""
@@ -110,20 +82,24 @@ def choose(facts: Facts, distro: Distro, options: PlanOptions, wsl: bool) -> Sta
     """Every decision of a GPU plan; a PreconditionError (exit 3) when the request cannot be met here."""
     choices = StackChoice()
     cc = oldest_compute_capability(facts)
-    python = facts.get("python.version")
+    needs = gpu_needs(facts)
     wanted = requested_cuda(options)
     _check_release_cap(distro, wanted)
     if wsl:
         choices.keep_driver = True
         choices.driver_cuda_max = current_cuda_max(facts)
     else:
-        _choose_driver(choices, facts, distro, options, cc, wanted)
+        _choose_driver(choices, facts, distro, options, needs, wanted)
+        choices.warnings += end_of_life_warnings(choices.branch, choices.keep_driver)
     ceiling = _lower(choices.driver_cuda_max, distro.cuda_max)
     _check_within(wanted, ceiling, choices)
-    choices.tensorflow = pick_tensorflow(python, ceiling, cc, wanted)
+    _check_builds(wanted, needs, ceiling, choices.warnings)
+    choices.tensorflow = pick_tensorflow(facts, gpu=True, driver=driver_left(facts, choices.keep_driver,
+                                         choices.branch, wsl), driver_cuda=choices.driver_cuda_max,
+                                         ceiling=ceiling, cc=cc, system_cuda=wanted)
     if choices.tensorflow is None:
-        choices.tensorflow_reason = _why_no_tensorflow(python, ceiling)
-    choices.toolkit = wanted or _default_toolkit(facts, choices, ceiling, cc)
+        choices.tensorflow_reason = why_no_tensorflow(facts, gpu=True, ceiling=ceiling)
+    choices.toolkit = wanted or _default_toolkit(facts, choices, ceiling, needs)
     return choices
 
 
@@ -142,27 +118,51 @@ def _check_within(wanted: CudaVersion | None, ceiling: CudaVersion | None, choic
                                 hint="pass --driver-branch with a newer branch or a lower --cuda-version")
 
 
-def _choose_driver(choices: StackChoice, facts: Facts, distro: Distro, options: PlanOptions, cc: float | None,
+def _check_builds(wanted: CudaVersion | None, needs: GpuNeeds, ceiling: CudaVersion | None,
+                  warnings: list[str]) -> None:
+    """A CUDA asked for (--cuda-version, a runfile) that dropped a GPU is refused: nothing it builds runs there.
+    One that predates a GPU is warned of: it cannot compile for it, but PTX for an older architecture still runs."""
+    if wanted is None:
+        return
+    dropped = needs.toolkit_gaps(wanted, dropped_only=True)
+    if dropped:
+        fitting = needs.newest_cuda(ceiling)
+        first, last = needs.cuda_window
+        hint = (f"pass --cuda-version {fitting}" if fitting else
+                f"no CUDA release builds for these GPUs together (CUDA {first} or newer, before {last})")
+        raise PreconditionError(f"CUDA {wanted} cannot build code for {'; '.join(dropped)}", hint=hint)
+    early = needs.toolkit_gaps(wanted)
+    if early:
+        warnings.append(f"CUDA {wanted} predates a GPU ({'; '.join(early)}): nvcc cannot compile for its "
+                        f"architecture, only PTX for an older one runs there")
+
+
+def _choose_driver(choices: StackChoice, facts: Facts, distro: Distro, options: PlanOptions, needs: GpuNeeds,
                    wanted: CudaVersion | None) -> None:
     current = versions.driver_branch(facts.get("driver.version")) if driver_works(facts) else None
-    last = gpus.last_branch_for(cc)
+    last = needs.last_branch
     if options.driver_branch is not None:
         branch = _requested_branch(options.driver_branch)
         if last and branch > last:
+            limiting = needs.limiting(last)
+            cc = gpus.compute_capability_text(limiting.compute_capability) \
+                if limiting and limiting.compute_capability is not None else "unknown"
             raise PreconditionError(f"driver branch {branch} no longer supports this GPU (compute capability {cc}); "
                                     f"its last branch is {last}", hint=f"pass --driver-branch {last}")
-    elif current and _worth_keeping(facts, distro, cc, wanted):
+    elif current and needs.served_by(current, facts.get("driver.open_kernel_module")) and \
+            _worth_keeping(facts, distro, oldest_compute_capability(facts), wanted):
         branch = current
     else:
         branch = min(distro.newest_branch, last or distro.newest_branch)
     choices.branch = branch
-    choices.keep_driver = current == branch
+    # The same branch in the wrong flavour (the proprietary module on a Blackwell GPU) is reinstalled, not kept.
+    choices.keep_driver = current == branch and needs.served_by(branch, facts.get("driver.open_kernel_module"))
     if choices.keep_driver:
         choices.driver_cuda_max = current_cuda_max(facts)
         choices.open_modules = bool(facts.get("driver.open_kernel_module"))
     else:
         choices.driver_cuda_max = cuda.cuda_max_for_branch(branch)
-        choices.open_modules = _open_modules(branch, cc, choices.warnings)
+        choices.open_modules = _open_modules(branch, needs, choices.warnings)
 
 
 def _requested_branch(branch: int) -> int:
@@ -182,47 +182,56 @@ def _worth_keeping(facts: Facts, distro: Distro, cc: float | None, wanted: CudaV
     python = facts.get("python.version")
     if not any(build.runs_on(python) for build in tensorflow_builds()):
         return True  # no TensorFlow to gain from a change: leave what works alone
-    return pick_tensorflow(python, ceiling, cc) is not None
+    return pick_tensorflow(facts, gpu=True, driver=facts.get("driver.version"), driver_cuda=current_cuda_max(facts),
+                           ceiling=ceiling, cc=cc) is not None
 
 
-def _open_modules(branch: int, cc: float | None, warnings: list[str]) -> bool:
+def _open_modules(branch: int, needs: GpuNeeds, warnings: list[str]) -> bool:
+    """Open (True) or proprietary (False) kernel modules for ``branch``: the flavour the GPUs need, else the
+    branch's default; a branch too old for a GPU, or GPUs that no one flavour drives, are refused."""
     modules = gpus.open_kernel_modules()
-    if cc is None:
-        if branch >= modules.default_from_branch:
-            warnings.append("the GPU generation is unknown (no NVML yet, name not recognised): planning the "
-                            "proprietary kernel modules, which serve Maxwell to Hopper; a Blackwell GPU needs the "
-                            "open ones (nvidia-driver-<branch>-open)")
-        return False
-    if cc >= modules.required_from_compute_capability:
-        if branch < BLACKWELL_MIN_BRANCH:
-            raise PreconditionError(f"this Blackwell GPU needs driver branch {BLACKWELL_MIN_BRANCH} or newer with "
-                                    f"open kernel modules; branch {branch} cannot drive it",
-                                    hint="pass --driver-branch 580")
+    open_only, proprietary_only = needs.open_only, needs.proprietary_only
+    if open_only and proprietary_only:
+        raise PreconditionError(f"no one driver drives these GPUs together: only the open kernel modules drive "
+                                f"{open_only[0].label()}, only the proprietary ones {proprietary_only[0].label()}",
+                                hint="put them in separate hosts")
+    floor = needs.first_branch
+    if floor and branch < floor:
+        generation = needs.floor_generation
+        raise PreconditionError(f"this {generation} GPU needs driver branch {floor} or newer with open kernel "
+                                f"modules; branch {branch} cannot drive it",
+                                hint=f"pass --driver-branch {max(floor, distributions.default_branch())}")
+    if open_only:
         return True
-    return cc >= modules.min_compute_capability and branch >= modules.default_from_branch
-
-
-def _why_no_tensorflow(python: str | None, ceiling: CudaVersion | None) -> str:
-    if not python:
-        return "the Python version is unknown, so no TensorFlow release can be chosen"
-    if not any(build.runs_on(python) for build in tensorflow_builds()):
-        return (f"no TensorFlow release supports Python {python} (tested range: 3.3 to 3.13): install a supported "
-                f"Python (3.10 to 3.13 for TensorFlow 2.21) and run setupkit install from it")
-    return f"no TensorFlow for Python {python} was tested with CUDA {ceiling} or older (the most this host can run)"
+    if not needs.known:
+        if branch >= modules.default_from_branch and not proprietary_only:
+            warnings.append("the GPU generation is unknown (no NVML yet, neither its PCI id nor its name recognised): "
+                            "planning the proprietary kernel modules, which serve Maxwell to Hopper; a Blackwell GPU "
+                            "needs the open ones (nvidia-driver-<branch>-open)")
+        return False
+    return needs.either_modules and branch >= modules.default_from_branch
 
 
 def _default_toolkit(facts: Facts, choices: StackChoice, ceiling: CudaVersion | None,
-                     cc: float | None) -> CudaVersion | None:
-    """TensorFlow's own CUDA when it needs a system one; else keep an installed toolkit the driver serves; else
-    TensorFlow's tested CUDA (at least the oldest that knows this GPU), within the ceiling."""
+                     needs: GpuNeeds) -> CudaVersion | None:
+    """TensorFlow's own CUDA when it needs a system one; else keep an installed toolkit the driver serves and that
+    builds for every GPU; else TensorFlow's tested CUDA within the ceiling, moved into the releases that build for
+    every GPU (12.8 or newer for Blackwell, 12.x at most for Maxwell, Pascal and Volta)."""
     build = choices.tensorflow
     if build and not build.pip_brings_cuda:
         return build.cuda
     installed = CudaVersion.parse(facts.get("cuda.toolkit_version"))
-    if installed and (ceiling is None or installed <= ceiling):
+    unfit = installed is not None and not needs.builds_with(installed)
+    if installed and (ceiling is None or installed <= ceiling) and not unfit:
         return installed
-    target = build.cuda if build else ceiling
-    first = gpus.first_cuda_for(cc)
+    target = _lower(build.cuda, ceiling) if build else ceiling  # pip's CUDA may be newer than the driver's
+    first, dropped = needs.cuda_window
     if target and first and target < first:
         target = _lower(first, ceiling)
+    if target and dropped and target >= dropped:
+        target = needs.newest_cuda(target)
+    if installed and unfit:
+        choices.warnings.append(f"the installed CUDA {installed} cannot build code for "
+                                f"{'; '.join(needs.toolkit_gaps(installed))}; the toolkit this plan picks is CUDA "
+                                f"{target or 'none'}")
     return target

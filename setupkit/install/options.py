@@ -39,6 +39,8 @@ class PlanOptions:
     toolkit_path: str | None = None
     cuda_runfile: str | None = None
     override: bool = False
+    with_toolkit: bool = False  # a system CUDA toolkit (nvcc) even where TensorFlow brings its CUDA as wheels
+    upgrade_tensorflow: bool = False  # replace an installed TensorFlow that works by the newest that fits
 
     def __post_init__(self) -> None:
         checks: dict[str, Callable[[Any], object]] = {

@@ -3,9 +3,9 @@ skip with its reason. Pure: it reads a facts dictionary and never touches the ho
 
 from __future__ import annotations
 
-from setupkit.errors import UsageError
+from setupkit.errors import PreconditionError, UsageError
 from setupkit.facts import Facts
-from setupkit.install import guard, steps_host, steps_stack
+from setupkit.install import guard, installed, steps_host, steps_stack
 from setupkit.install.choices import StackChoice, choose
 from setupkit.install.context import Context
 from setupkit.install.distro import Distro, distro_of
@@ -25,10 +25,17 @@ def build_plan(facts: Facts, options: PlanOptions) -> Plan:
     or an impossible request; every plan passes the never-a-driver-from-CUDA guard before it is returned."""
     distro = distro_of(facts)
     wsl = bool(facts.get("kernel.wsl"))
+    container = container_kind(facts)
+    visible = gpu_count(facts) > 0
     warnings = _distro_warnings(distro) + _pending_reboot_warning(facts) + _option_warnings(options)
-    gpu = _gpu_path(facts, options, warnings)
-    choices = choose(facts, distro, options, wsl) if gpu else _cpu_choices(facts)
-    ctx = Context(facts, distro, options, gpu, wsl, choices)
+    gpu = options.gpu
+    if gpu:
+        warnings += _user_space_warnings(container, visible, options)
+    # In WSL, in a container, or with no GPU to see, the driver is another system's: the choices keep it.
+    choices = choose(facts, distro, options, wsl or bool(container) or not visible) if gpu else _cpu_choices(facts)
+    note = installed.keep_working_tensorflow(choices, facts, options) if gpu else ""
+    ctx = Context(facts, distro, options, gpu, wsl, choices, container=container, gpu_visible=visible,
+                  tensorflow_note=note)
     plan = Plan(steps=_steps(ctx), path="gpu" if gpu else "cpu", distro=_distro_json(distro),
                 choices=choices.to_json(), warnings=warnings + choices.warnings)
     _note_tensorflow(plan)
@@ -39,35 +46,50 @@ def build_plan(facts: Facts, options: PlanOptions) -> Plan:
     return plan
 
 
-def _gpu_path(facts: Facts, options: PlanOptions, warnings: list[str]) -> bool:
-    if not options.gpu:
-        return False
-    if gpu_count(facts) == 0:
-        warnings.append("no NVIDIA GPU found: planning the CPU path only")
-        return False
-    return True
+def container_kind(facts: Facts) -> str | None:
+    """The kind of container the facts say this runs in (host.container), None outside one or when unknown."""
+    kind = facts.get("host.container")
+    return kind if isinstance(kind, str) and kind != "none" else None
+
+
+def _user_space_warnings(container: str | None, visible: bool, options: PlanOptions) -> list[str]:
+    """What a GPU plan says when the driver is not this system's to install: --gpu is the person's word, so the
+    user-space GPU stack is planned all the same."""
+    warnings = []
+    if container:
+        warnings.append(f"inside a {container} container: only the user-space GPU stack is planned; the NVIDIA "
+                        f"kernel driver, nouveau, kernel headers and the display manager belong to the host, whose "
+                        f"driver reaches this container through the NVIDIA Container Toolkit")
+    if not visible:
+        warnings.append("no NVIDIA GPU is visible (a container build, or a machine without one): --gpu plans the "
+                        "user-space GPU stack only (TensorFlow with its CUDA wheels, the CUDA toolkit when asked "
+                        "for), never a driver; the machine that runs it needs the NVIDIA driver (and, for a "
+                        "container, the NVIDIA Container Toolkit)")
+    if options.driver_branch is not None and (container or not visible):
+        warnings.append(f"--driver-branch {options.driver_branch} is ignored: no driver is installed here")
+    return warnings
 
 
 def _cpu_choices(facts: Facts) -> StackChoice:
-    from setupkit.install.choices import _why_no_tensorflow, pick_tensorflow
+    from setupkit.install.tensorflow_pick import pick_tensorflow, why_no_tensorflow
 
     choices = StackChoice()
-    python = facts.get("python.version")
-    choices.tensorflow = pick_tensorflow(python, None, None)
+    choices.tensorflow = pick_tensorflow(facts, gpu=False)
     if choices.tensorflow is None:
-        choices.tensorflow_reason = _why_no_tensorflow(python, None)
+        choices.tensorflow_reason = why_no_tensorflow(facts, gpu=False)
     return choices
 
 
 def _steps(ctx: Context) -> list[Step]:
     driver = steps_host.driver_step(ctx)
-    toolkit, cudnn = steps_stack.toolkit_step(ctx), steps_stack.cudnn_step(ctx)
+    tensorflow = steps_stack.tensorflow_step(ctx)  # the toolkit and cuDNN serve the TensorFlow it installs
+    toolkit, cudnn = steps_stack.toolkit_step(ctx, tensorflow), steps_stack.cudnn_step(ctx, tensorflow)
     stop, start = steps_host.display_steps(ctx, driver)
     repo_users = [toolkit] if not ctx.options.cuda_runfile else []
     repo_users += [cudnn] + ([driver] if not ctx.distro.is_ubuntu else [])
     steps = [steps_host.pip_step(ctx), steps_host.headers_step(ctx, driver), steps_host.nouveau_step(ctx, driver),
              steps_stack.repo_step(ctx, repo_users), stop, driver, steps_host.secureboot_step(ctx, driver),
-             toolkit, cudnn, start, steps_stack.tensorflow_step(ctx)]
+             toolkit, cudnn, start, tensorflow]
     reboot_pending = any(s.reboot and s.status == TODO for s in steps)
     return steps + [steps_stack.verify_step(reboot_pending)]
 
@@ -137,11 +159,22 @@ def check_step_names(names: list[str], option: str) -> list[str]:
 
 
 def select_steps(plan: Plan, only: list[str], skip: list[str]) -> Plan:
-    """Apply --only / --skip: the steps left out become skip, with that reason. Unknown ids: exit 2."""
+    """Apply --only / --skip: the steps left out become skip, with that reason. Unknown ids, or a step named by
+    both: exit 2. A step named by --only is never skipped without a word: one the plan skips here is exit 3 with
+    the plan's reason (one already done stays done)."""
     known = {s.id for s in plan.steps}
     unknown = sorted(set(only + skip) - known)
     if unknown:
         raise UsageError(f"unknown step {', '.join(unknown)}: the steps are {', '.join(s.id for s in plan.steps)}")
+    both = [step_id for step_id in only if step_id in skip]
+    if both:
+        raise UsageError(f"step {both[0]} is named by both --only and --skip", hint="name it in one of them")
+    for step_id in only:
+        named = plan.step(step_id)
+        if named.status == SKIP:
+            raise PreconditionError(f"--only {step_id}: the step cannot run here: {named.reason}",
+                                    hint="`setupkit install --dry-run` with the same options shows every step "
+                                         "and why")
     for step in plan.steps:
         if step.status == TODO and ((only and step.id not in only) or step.id in skip):
             step.mark(SKIP, "left out by --skip" if step.id in skip else "not named by --only")

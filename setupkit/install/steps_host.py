@@ -1,24 +1,17 @@
-"""Steps that prepare the host: pip, kernel headers, nouveau, the display manager, the driver, Secure Boot."""
+"""Steps that prepare the host: pip, kernel headers, nouveau, the display manager, the driver, Secure Boot. All
+but pip are the kernel side of the stack: never planned in WSL or a container, where the driver is another
+system's, nor where no GPU is visible (Context.host_side_reason)."""
 
 from __future__ import annotations
 
 from setupkit import versions
+from setupkit.install import tensorflow_pick
 from setupkit.install.context import Context
 from setupkit.install.model import DONE, SKIP, TODO, FileWrite, Step
 from setupkit.knowledge.tensorflow import pip_minimum
 
 NOUVEAU_CONF = "/etc/modprobe.d/blacklist-nouveau.conf"
 NOUVEAU_CONTENT = "blacklist nouveau\noptions nouveau modeset=0\n"  # install.md section 4, NVIDIA's guide
-WSL_REASON = "inside WSL the Windows driver serves the GPU (/usr/lib/wsl/lib): no Linux driver, nouveau or display step"
-
-
-def not_gpu_reason(ctx: Context) -> str | None:
-    """Why a GPU-only step does not apply here, or None when it may."""
-    if ctx.wsl:
-        return WSL_REASON
-    if not ctx.gpu:
-        return "CPU path: no NVIDIA GPU driver to install"
-    return None
 
 
 # The last pip for each old Python: pip before 9 ignores Requires-Python and would install a pip that cannot
@@ -26,10 +19,12 @@ def not_gpu_reason(ctx: Context) -> str | None:
 _LAST_PIP = {(3, 4): "19.1.1", (3, 5): "20.3.4", (3, 6): "21.3.1", (3, 7): "24.0"}
 
 
-def pip_requirement(python_version: str | None) -> tuple[str, str]:
-    """(the pip requirement to install, the minimum that counts as done) for this Python."""
+def pip_requirement(python_version: str | None, floor: str | None = None) -> tuple[str, str]:
+    """(the pip requirement to install, the minimum that counts as done) for this Python. ``floor``: the oldest
+    pip that reads the platform tags of the TensorFlow wheel the plan installs (pip 20.3 for manylinux_2_27);
+    without one, the oldest that reads the manylinux2014 wheels TensorFlow ships."""
     last = _LAST_PIP.get(versions.major_minor_pair(python_version) or (0, 0))
-    minimum = pip_minimum()
+    minimum = floor or pip_minimum()
     if last is None:
         return "pip", minimum
     needed = minimum if versions.at_least(last, minimum) else last
@@ -38,7 +33,9 @@ def pip_requirement(python_version: str | None) -> tuple[str, str]:
 
 def pip_step(ctx: Context) -> Step:
     have = ctx.fact("pip.version")
-    requirement, needed = pip_requirement(ctx.fact("python.version"))
+    build = ctx.choices.tensorflow
+    wheel = tensorflow_pick.wheel_of(build, ctx.gpu) if build else None
+    requirement, needed = pip_requirement(ctx.fact("python.version"), wheel.pip_floor if wheel else None)
     upgrade = [ctx.python, "-m", "pip", "install", "--upgrade", requirement]
     step = Step("pip", "Upgrade pip", commands=[upgrade])
     if ctx.managed_python_reason:
@@ -46,15 +43,17 @@ def pip_step(ctx: Context) -> Step:
     if have is None:
         step.commands = [ctx.distro.install("python3-pip"), upgrade]
         return step.mark(TODO, "pip is missing: install python3-pip, then upgrade it")
+    wheels = (f"TensorFlow {wheel.version}'s {wheel.platform_kinds} wheels" if wheel
+              else "TensorFlow's manylinux wheels")
     if versions.at_least(have, needed):
-        return step.mark(DONE, f"pip {have} reads TensorFlow's manylinux wheels (needs {needed} or newer)")
-    return step.mark(TODO, f"pip {have} is too old for TensorFlow's manylinux wheels (needs {needed} or newer): "
-                           f"'No matching distribution found' otherwise")
+        return step.mark(DONE, f"pip {have} reads {wheels} (needs {needed} or newer)")
+    return step.mark(TODO, f"pip {have} is too old for {wheels} (needs {needed} or newer): 'No matching "
+                           f"distribution found' otherwise")
 
 
 def driver_step(ctx: Context) -> Step:
     step = Step("driver", "Install the NVIDIA driver (distribution packages)", reboot=True)
-    why_not = not_gpu_reason(ctx)
+    why_not = ctx.host_side_reason
     if why_not:
         return step.mark(SKIP, why_not)
     choices = ctx.choices
@@ -97,7 +96,7 @@ def _driver_commands(ctx: Context, branch: int, open_modules: bool) -> list[list
 def headers_step(ctx: Context, driver: Step) -> Step:
     release = ctx.fact("kernel.release")
     step = Step("kernel-headers", f"Install the kernel headers for {release or 'the running kernel'}")
-    why_not = not_gpu_reason(ctx)
+    why_not = ctx.host_side_reason
     if why_not:
         return step.mark(SKIP, why_not)
     step.commands = _headers_commands(ctx, release)
@@ -123,7 +122,7 @@ def nouveau_step(ctx: Context, driver: Step) -> Step:
     initramfs = ["dracut", "--force"] if ctx.distro.family == "rhel" else ["update-initramfs", "-u"]
     step = Step("nouveau", "Blacklist the nouveau driver", commands=[initramfs],
                 files=[FileWrite(NOUVEAU_CONF, NOUVEAU_CONTENT)], reboot=True)
-    why_not = not_gpu_reason(ctx)
+    why_not = ctx.host_side_reason
     if why_not:
         return step.mark(SKIP, why_not)
     loaded, blacklisted = ctx.fact("nouveau.loaded"), ctx.fact("nouveau.blacklisted")
@@ -162,7 +161,7 @@ def display_steps(ctx: Context, driver: Step) -> tuple[Step, Step]:
 
 
 def _display_skip_reason(ctx: Context, driver: Step, manager: str | None) -> str | None:
-    why_not = not_gpu_reason(ctx)
+    why_not = ctx.host_side_reason
     if why_not:
         return why_not
     if driver.status != TODO:
@@ -181,7 +180,7 @@ def secureboot_step(ctx: Context, driver: Step) -> Step:
         commands.insert(0, ["update-secureboot-policy", "--new-key"])
     step = Step("secureboot-mok", "Enroll the module signing key (MOK) for Secure Boot", commands=commands,
                 reboot=True, interactive=True)
-    why_not = not_gpu_reason(ctx)
+    why_not = ctx.host_side_reason
     if why_not:
         return step.mark(SKIP, why_not)
     enabled = ctx.fact("secureboot.enabled")

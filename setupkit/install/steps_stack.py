@@ -6,9 +6,11 @@ from __future__ import annotations
 import sys
 
 from setupkit import versions
-from setupkit.install import runfile
+from setupkit.install import runfile, tensorflow_pick
 from setupkit.install.context import Context
 from setupkit.install.model import DONE, SKIP, TODO, FileWrite, Step
+from setupkit.knowledge import cuda
+from setupkit.knowledge.tensorflow import TensorFlowBuild
 from setupkit.versions import CudaVersion
 
 REPOS = "https://developer.download.nvidia.com/compute/cuda/repos"
@@ -46,11 +48,24 @@ def _repo_commands(ctx: Context) -> list[list[str]]:
     return commands + [["apt-get", "update"]]
 
 
-def toolkit_step(ctx: Context) -> Step:
+PIP_CUDA_REASON = ("TensorFlow brings its own CUDA libraries as pip wheels (tensorflow[and-cuda]); add --with-toolkit "
+                   "to install nvcc and the system toolkit")
+
+
+def toolkit_step(ctx: Context, tensorflow: Step) -> Step:
+    """The system CUDA toolkit (3 GB): where the TensorFlow of the plan (``tensorflow``, its step) loads it
+    (before 2.14, no tensorflow[and-cuda]), or when asked for (--cuda-version, --cuda-runfile, --with-toolkit:
+    nvcc for code of one's own)."""
     target = str(ctx.choices.toolkit) if ctx.choices.toolkit else None
     step = Step("cuda-toolkit", f"Install the CUDA {target or ''} toolkit, without a driver".replace("  ", " "))
     if not ctx.gpu:
         return step.mark(SKIP, "CPU path: no CUDA toolkit")
+    build = ctx.choices.tensorflow
+    if not ctx.toolkit_asked and (build is None or tensorflow.status == SKIP):
+        return step.mark(SKIP, "TensorFlow is left out of this plan (see its step), so no system CUDA is needed "
+                               "for it; add --with-toolkit to install nvcc and the system toolkit")
+    if not ctx.toolkit_asked and build is not None and build.pip_brings_cuda:
+        return step.mark(SKIP, PIP_CUDA_REASON)
     if target is None:
         return step.mark(SKIP, "no CUDA version fits this host and Python")
     _toolkit_commands(ctx, step, target)
@@ -85,13 +100,16 @@ def _toolkit_commands(ctx: Context, step: Step, target: str) -> None:
     step.commands = [ctx.distro.install(f"cuda-toolkit-{versions.dashed(target)}")]
 
 
-def cudnn_step(ctx: Context) -> Step:
+def cudnn_step(ctx: Context, tensorflow: Step) -> Step:
+    """The system cuDNN, where the TensorFlow of the plan (``tensorflow``, its step) loads it: before 2.14."""
     build = ctx.choices.tensorflow
     step = Step("cudnn", "Install cuDNN for the system CUDA")
     if not ctx.gpu:
         return step.mark(SKIP, "CPU path: no cuDNN")
     if build is None:
         return step.mark(SKIP, "no TensorFlow is planned, so no cuDNN version to match")
+    if tensorflow.status == SKIP:
+        return step.mark(SKIP, "TensorFlow is left out of this plan (see its step), so no cuDNN is needed for it")
     if build.pip_brings_cuda:
         return step.mark(SKIP, f"tensorflow[and-cuda]=={build.version} brings its own cuDNN {build.cudnn} as a pip "
                                f"wheel (nvidia-cudnn-cuXX)")
@@ -130,23 +148,29 @@ def tensorflow_step(ctx: Context) -> Step:
     step.commands = [[ctx.python, "-m", "pip", "install", spec]]
     have, package = ctx.fact("tensorflow.version"), ctx.fact("tensorflow.package")
     gpu_capable = not (ctx.gpu and package in ("tensorflow-cpu", "tensorflow-intel"))
-    if versions.same_release(have, build.version) and gpu_capable:
-        return step.mark(DONE, f"TensorFlow {have} ({package or 'tensorflow'}) is installed")
+    problem = ctx.tensorflow_problem  # doctor's tensorflow.cuda-compat fails or warns: never done
+    if versions.same_release(have, build.version) and gpu_capable and not problem:
+        return step.mark(DONE, f"TensorFlow {have} ({package or 'tensorflow'}) is installed{ctx.tensorflow_note}")
     now = f"TensorFlow {have} ({package}) is installed" if have else "TensorFlow is not installed"
-    return step.mark(TODO, f"{now}; {build.version} is the newest tested with CUDA {build.cuda} that this Python "
-                           f"and driver run" if ctx.gpu else f"{now}; {build.version} is the newest for this Python")
+    if problem:
+        now = f"{now} but {problem}"
+    return step.mark(TODO, f"{now}; {_why_this_release(ctx, build)}")
 
 
-def tensorflow_requirement(build, gpu: bool) -> str:
+def _why_this_release(ctx: Context, build: TensorFlowBuild) -> str:
+    if not ctx.gpu:
+        return f"{build.version} is the newest with a wheel for this Python"
+    if not build.pip_brings_cuda:
+        return f"{build.version} is the newest tested with CUDA {build.cuda} that this Python and driver run"
+    floor = cuda.minor_compat_driver(build.cuda)
+    return (f"{build.version} is the newest with a wheel for this Python; its CUDA {build.cuda} comes as pip wheels, "
+            f"which run on any driver from {floor} on (CUDA {build.cuda.major} minor-version compatibility)")
+
+
+def tensorflow_requirement(build: TensorFlowBuild, gpu: bool) -> str:
     """The pip requirement: tensorflow[and-cuda] from 2.14, tensorflow (2.1+) or tensorflow-gpu before; CPU
     hosts get tensorflow-cpu (2.1+), the CPU-only wheel."""
-    if not gpu:
-        name = "tensorflow-cpu" if build.gpu_in_main_package else "tensorflow"
-    elif build.pip_brings_cuda:
-        name = "tensorflow[and-cuda]"
-    else:
-        name = "tensorflow" if build.gpu_in_main_package else "tensorflow-gpu"
-    return f"{name}=={build.version}"
+    return tensorflow_pick.requirement(build, gpu)
 
 
 def verify_step(reboot_pending: bool) -> Step:

@@ -4,8 +4,11 @@ read by one bounded loader (``loader``), turned into frozen rows and asked throu
 | table | module | what it holds |
 | --- | --- | --- |
 | ``tensorflow_builds.yaml`` | ``tensorflow`` | TensorFlow's tested build configurations (Python, CUDA, cuDNN ...) |
+| ``tensorflow_wheels.yaml`` | ``tensorflow_wheels`` | each TensorFlow release's Linux wheels on PyPI: Pythons, tags |
 | ``cuda_driver.yaml`` | ``cuda`` | each CUDA toolkit's minimum Linux driver, each major release's floor |
-| ``gpu_generations.yaml`` | ``gpus`` | GPU generations by compute capability, names, open kernel modules |
+| ``driver_branches.yaml`` | ``driver_branches`` | NVIDIA's driver branches and their end of life |
+| ``gpu_generations.yaml`` | ``gpus`` | GPU generations: their chips, names, driver branches, kernel modules, CUDA |
+| ``nvidia_pci_ids.yaml`` | ``pci_ids`` | NVIDIA's GPUs by PCI device id, by chip (derived from pci.ids) |
 | ``distributions.yaml`` | ``distributions`` | the RHEL family, end-of-life releases and their limits |
 | ``reference_speeds.yaml`` | ``reference_speeds`` | the smoke test model's speed on known devices |
 

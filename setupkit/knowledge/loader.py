@@ -58,12 +58,13 @@ class Table:
 @cache
 def load_table(name: str) -> Table:
     """The table ``name`` (``cuda_driver``, ``tensorflow_builds`` ...), read once per process."""
-    return read_table(TABLES_DIR / f"{name}.yaml")
+    return read_table(TABLES_DIR / f"{name}.yaml", shipped=True)
 
 
-def read_table(path: Path) -> Table:
-    """The table in ``path``, its header checked; anything else is refused in one line (CatalogError)."""
-    data = load_yaml(path)
+def read_table(path: Path, *, shipped: bool = False) -> Table:
+    """The table in ``path``, its header checked; anything else is refused in one line (CatalogError).
+    ``shipped``: one of setupkit's own tables (see yamlio.load_yaml)."""
+    data = load_yaml(path, shipped=shipped)
     if not isinstance(data, dict):
         raise CatalogError(f"{path}: a knowledge table is a mapping, not {brief(data)}")
     missing = [key for key in HEADER_KEYS if key not in data]

@@ -5,7 +5,8 @@
 - ``latest_tensorflow()`` -> the newest release in the table ("2.21.0")
 - ``python_range(tf_version)`` -> ("3.10", "3.13")
 - ``python_supported(tf_version, python_version)`` -> True, False, or None when either is unknown or not listed
-- ``pip_minimum()`` -> the oldest pip that reads TensorFlow's wheels ("19.3")
+- ``pip_minimum()`` -> the oldest pip that reads TensorFlow's manylinux2014 wheels ("19.3"), where no release is
+  named (tensorflow_wheels gives each release's own floor: 20.3 for 2.21's manylinux_2_27 wheels)
 """
 
 from __future__ import annotations

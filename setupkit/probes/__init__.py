@@ -18,6 +18,7 @@ __all__ = ["DeepRequest", "collect_facts", "read_facts"]
 def _probes():
     # Imported here so that `setupkit --help` does not pay for them.
     from setupkit.probes import (
+        container_toolkit,
         cpu,
         cuda,
         cudnn,
@@ -26,6 +27,7 @@ def _probes():
         environment,
         gpu,
         kernel,
+        libc,
         machine,
         os_release,
         python_env,
@@ -35,7 +37,7 @@ def _probes():
     )
 
     return (os_release, kernel, machine, cpu, gpu, driver, cuda, cudnn, display, secureboot, reboot, python_env,
-            environment, toolchain)
+            libc, environment, toolchain, container_toolkit)
 
 
 def read_facts(snapshot: str | None = None, *, deep: DeepRequest | None = None) -> Facts:

@@ -1,7 +1,8 @@
 """Probe: the NVIDIA driver and nouveau (driver.*, nouveau.*).
 
-By hand: ``cat /proc/driver/nvidia/version`` (the loaded kernel module), ``grep -w nvidia /proc/modules``
-(``lsmod``, which some hosts lack), ``nvidia-smi`` (the user-space driver and the highest CUDA it runs),
+By hand: ``cat /proc/driver/nvidia/version`` (the loaded kernel module, "Open Kernel Module" for the open
+flavour), ``grep -w nvidia /proc/modules`` (``lsmod``, which some hosts lack; "(POE)": P marks the proprietary
+module), ``nvidia-smi`` (the user-space driver and the highest CUDA it runs),
 ``ls /usr/lib/x86_64-linux-gnu/libnvidia-ml.so.*``, ``grep -r nouveau /etc/modprobe.d /proc/cmdline``.
 """
 
@@ -53,6 +54,36 @@ def parse_nvrm_version(text: str | None) -> tuple[str, bool] | None:
         if match:
             return match.group(1), "Open Kernel Module" in line
     return None
+
+
+def parse_taint(flags: str | None) -> bool | None:
+    """A module's taint flags ("POE", "OE") -> whether it is NVIDIA's open kernel module: the kernel marks a
+    module of a proprietary licence P, and the open module (dual MIT/GPL) carries only O (out of tree) and E
+    (unsigned). None for anything but flags."""
+    text = (flags or "").strip().strip("()")
+    if not text or len(text) > 20 or not text.isascii() or not text.isalpha() or "O" not in text:
+        return None
+    return "P" not in text
+
+
+def nvidia_taint(modules_text: str | None) -> str | None:
+    """The taint flags of the nvidia module's /proc/modules line ("nvidia 56778752 24 - Live 0x0 (POE)")."""
+    for line in clean_lines(modules_text):
+        fields = line.split()
+        if len(fields) > 1 and fields[0] == "nvidia" and fields[-1].startswith("(") and fields[-1].endswith(")"):
+            return fields[-1]
+    return None
+
+
+def _open_module(host: Host, nvrm: tuple[str, bool] | None, modules: set[str] | None) -> bool | None:
+    """Whether the loaded module is the open one: as /proc/driver/nvidia/version says ("Open Kernel Module"),
+    else by its taint flags (/sys/module/nvidia/taint, /proc/modules), where a container shows no /proc/driver."""
+    if nvrm:
+        return nvrm[1]
+    if modules is not None and "nvidia" not in modules:
+        return None
+    taint = parse_taint(host.read_text("/sys/module/nvidia/taint"))
+    return taint if taint is not None else parse_taint(nvidia_taint(host.read_text("/proc/modules")))
 
 
 def parse_module_version(text: str | None) -> str | None:
@@ -137,7 +168,7 @@ def probe(host: Host, facts: Facts) -> Facts:
         "driver.loaded": None if modules is None else "nvidia" in modules,
         "driver.version": version or version_text(nvml.get("driver_version")),
         "driver.userspace_version": _userspace_version(host, nvml),
-        "driver.open_kernel_module": nvrm[1] if nvrm else None,
+        "driver.open_kernel_module": _open_module(host, nvrm, modules),
         "driver.nvml_error": nvml_error(nvml),
         "driver.cuda_max": _cuda_max(host, nvml),
         "nouveau.loaded": None if modules is None else "nouveau" in modules,

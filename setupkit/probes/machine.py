@@ -1,4 +1,5 @@
-"""Probe: what the machine is (host.*): virtual or not, laptop or not, how much memory.
+"""Probe: what the machine is (host.*): virtual or not, in a container or not (probes.container), laptop or not,
+how much memory.
 
 By hand: ``cat /sys/class/dmi/id/{sys_vendor,product_name,chassis_type}``, ``cat /sys/hypervisor/type``,
 ``grep -w hypervisor /proc/cpuinfo``, ``ls /sys/class/power_supply``, ``grep MemTotal /proc/meminfo``
@@ -12,6 +13,7 @@ import re
 from setupkit.bounded import ascii_int
 from setupkit.facts import Facts
 from setupkit.host.base import Host
+from setupkit.probes import container
 from setupkit.probes.cpu import has_hypervisor_flag
 from setupkit.probes.text import clean_lines
 
@@ -105,4 +107,5 @@ def probe(host: Host, facts: Facts) -> Facts:
         "host.virtualization": virt,
         "host.laptop": is_laptop(chassis, host.list_dir("/sys/class/power_supply"), virt),
         "host.memory_mib": parse_mem_total_mib(host.read_text("/proc/meminfo")),
+        **container.probe(host),
     }

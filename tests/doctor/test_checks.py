@@ -18,6 +18,13 @@ ON_SCENARIOS = [
     ("os.supported", "ubuntu1404-upstart-lightdm", "warn"),
     ("host.wsl", "h100", "pass"),
     ("host.wsl", "wsl2-ubuntu2204", "info"),
+    ("host.container", "ubuntu2204-two-gpus-cuda118", "pass"),
+    ("host.container", "docker-gpu-l4-ubuntu2204", "info"),
+    ("host.container", "docker-build-debian12-nogpu", "info"),
+    ("host.container", "h100", "unknown"),
+    ("host.container-toolkit", "ubuntu2204-two-gpus-cuda118", "pass"),
+    ("host.container-toolkit", "h100", "skip"),
+    ("host.container-toolkit", "docker-gpu-l4-ubuntu2204", "skip"),
     ("host.laptop", "h100", "pass"),
     ("host.laptop", "laptop-hybrid-secureboot", "warn"),
     ("cpu.avx", "h100", "pass"),
@@ -53,6 +60,14 @@ ON_SCENARIOS = [
     ("python.supported", "ubuntu1604-gtx-nouveau", "fail"),
     ("pip.outdated", "h100", "pass"),
     ("pip.outdated", "centos7-no-avx", "fail"),
+    ("pip.outdated", "ubuntu1404-upstart-lightdm", "fail"),
+    ("libc.supported", "ubuntu2204-two-gpus-cuda118", "pass"),
+    ("libc.supported", "ubuntu1604-gtx-nouveau", "pass"),
+    ("libc.supported", "h100", "unknown"),
+    ("driver.end-of-life", "h100", "pass"),
+    ("driver.end-of-life", "ubuntu2204-two-gpus-cuda118", "warn"),
+    ("driver.end-of-life", "wsl2-ubuntu2204", "skip"),
+    ("driver.end-of-life", "centos7-no-avx", "skip"),
     ("python.externally-managed", "ubuntu2204-two-gpus-cuda118", "pass"),
     ("python.externally-managed", "h100", "unknown"),
     ("tensorflow.installed", "ubuntu2204-two-gpus-cuda118", "pass"),
@@ -68,6 +83,14 @@ ON_SCENARIOS = [
     ("env.cuda-visible-devices", "ubuntu2204-two-gpus-cuda118", "pass"),
     ("reboot.required", "h100", "pass"),
     ("reboot.required", "ubuntu1604-gtx-nouveau", "warn"),
+    ("driver.gpu-support", "h100", "pass"),
+    ("driver.gpu-support", "ubuntu2204-gtx1080ti-cuda13", "pass"),
+    ("driver.gpu-support", "ubuntu2404-rtx5090-nouveau", "skip"),
+    ("driver.gpu-support", "wsl2-ubuntu2204", "skip"),
+    ("cuda.gpu-arch", "h100", "pass"),
+    ("cuda.gpu-arch", "ubuntu2204-two-gpus-cuda118", "pass"),
+    ("cuda.gpu-arch", "ubuntu2204-gtx1080ti-cuda13", "fail"),
+    ("cuda.gpu-arch", "ubuntu2404-rtx5090-nouveau", "skip"),
 ]
 
 
@@ -87,6 +110,7 @@ NON_PASSING_VARIANTS = {
     "tensorflow.cuda-compat": "test_tensorflow_needing_a_cuda_nobody_provides_fails",
     "python.externally-managed": "test_a_python_the_distribution_manages_warns_with_a_venv_fix",
     "tensorflow.distributions": "test_two_tensorflow_distributions_in_one_environment_warn",
+    "libc.supported": "test_an_old_glibc_warns_and_musl_fails",
 }
 
 
@@ -251,3 +275,58 @@ def test_one_tensorflow_distribution_passes():
     facts = snapshot_facts("h100")
     assert len(facts["tensorflow.distributions"]) <= 1
     assert verdict("tensorflow.distributions", facts).status == "pass"
+
+
+def test_an_old_glibc_warns_and_musl_fails(variant):
+    def libc(value):
+        return lambda python: python.update(libc=value)
+
+    old = verdict("libc.supported", snapshot_facts(variant("laptop-hybrid-secureboot", "python.json",
+                                                           libc("glibc 2.23"))))
+    # TensorFlow 2.21's wheels are manylinux_2_27 only: pip takes 2.20 on glibc 2.23
+    assert old.status == "warn" and "2.21.0" in old.message and "2.27" in old.message and "2.20.0" in old.message
+    musl = verdict("libc.supported", snapshot_facts(variant("laptop-hybrid-secureboot", "python.json", libc("musl"))))
+    assert musl.status == "fail" and "musl" in musl.message and musl.fix["commands"]
+
+
+def test_an_installed_tensorflow_newer_than_glibc_takes_fails():
+    from tests.helpers.doctor import facts_with
+
+    facts = facts_with(libc__family="glibc", libc__version="2.17", python__version="3.12.3",
+                       tensorflow__version="2.21.0", tensorflow__package="tensorflow")
+    finding = verdict("libc.supported", facts)
+    assert finding.status == "fail" and "glibc 2.27" in finding.message and "2.20.0" in finding.fix["commands"][0]
+
+
+def test_pip_floor_follows_the_newest_wheels_for_this_python():
+    from tests.helpers.doctor import facts_with
+
+    # Ubuntu 20.04's pip 20.0.2 reads manylinux2014 but not manylinux_2_27 (PEP 600 came with pip 20.3)
+    new_python = facts_with(pip__version="20.0.2", python__version="3.12.3", libc__version="2.35")
+    finding = verdict("pip.outdated", new_python)
+    assert finding.status == "fail" and "20.3" in finding.message and "manylinux_2_27" in finding.message
+    old_python = facts_with(pip__version="20.0.2", python__version="3.8.10", libc__version="2.31")
+    assert verdict("pip.outdated", old_python).status == "pass"  # TensorFlow 2.13.1: manylinux2014, pip 19.3
+    old_glibc = facts_with(pip__version="20.0.2", python__version="3.12.3", libc__version="2.23")
+    assert verdict("pip.outdated", old_glibc).status == "pass"  # pip takes 2.20.0 there, manylinux2014
+
+
+def test_a_driver_branch_past_its_end_of_life_warns_with_the_branch_to_move_to():
+    finding = verdict("driver.end-of-life", snapshot_facts("ubuntu2204-two-gpus-cuda118"))
+    assert "535" in finding.message and "June 2026" in finding.message
+    assert "--driver-branch 580" in finding.fix["commands"][0]
+    undated = verdict("driver.end-of-life", snapshot_facts("laptop-hybrid-secureboot"))  # 550: ended, no date
+    assert undated.status == "warn" and "ended branches" in undated.message
+
+
+def test_pip_cuda_newer_than_the_driver_passes_by_minor_version_compatibility():
+    from tests.helpers.doctor import facts_with
+
+    pip_cuda = dict(gpu__count=1, driver__version="535.183.01", driver__cuda_max="12.2",
+                    tensorflow__version="2.21.0", tensorflow__package="tensorflow", cuda__pip_runtime_version="12.5")
+    finding = verdict("driver.cuda-compat", facts_with(**pip_cuda))
+    assert finding.status == "pass" and "525.60.13" in finding.message and "pip wheels" in finding.message
+    system_cuda = {**pip_cuda, "cuda__pip_runtime_version": None}  # a system CUDA 12.5 on it: still a caution
+    assert verdict("driver.cuda-compat", facts_with(**system_cuda)).status == "warn"
+    below = {**pip_cuda, "driver__version": "520.61.05", "driver__cuda_max": "11.8"}
+    assert verdict("driver.cuda-compat", facts_with(**below)).status == "fail"

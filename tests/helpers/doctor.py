@@ -14,7 +14,8 @@ REQUIRED = [
     "driver.installed", "driver.version-mismatch", "driver.cuda-compat", "cuda.toolkit", "cudnn.present",
     "display.manager-running", "secureboot.enabled", "python.supported", "pip.outdated", "tensorflow.installed",
     "tensorflow.cuda-compat", "gpu.memory-held", "env.cuda-visible-devices", "reboot.required",
-    "python.externally-managed", "tensorflow.distributions",
+    "python.externally-managed", "tensorflow.distributions", "host.container", "host.container-toolkit",
+    "driver.gpu-support", "cuda.gpu-arch", "libc.supported", "driver.end-of-life",
 ]
 """The checks the built-in catalog must hold."""
 

@@ -29,12 +29,17 @@ def test_dry_run_on_this_machine_is_a_truthful_plan(run_setupkit):
     plan = json.loads(result.stdout)
     assert plan["schema"] == "setupkit-install/1"
     assert plan["distro"]["id"] == doctor["os.id"]
-    if not doctor["gpu.count"]:
-        assert plan["path"] == "cpu"
+    if not doctor["gpu.count"]:  # --gpu all the same: the user-space GPU stack, never a driver
+        assert plan["path"] == "gpu"
         assert {s["id"]: s["status"] for s in plan["steps"]}["driver"] == "skip"
+        assert any("no NVIDIA GPU is visible" in warning for warning in plan["warnings"])
+    if doctor["host.container"] not in (None, "none"):
+        assert {s["id"]: s["status"] for s in plan["steps"]}["kernel-headers"] == "skip"
     tensorflow = next(s for s in plan["steps"] if s["id"] == "tensorflow")
     if doctor["tensorflow.version"] and doctor["tensorflow.version"] == plan["choices"]["tensorflow"]:
-        assert tensorflow["status"] == "done"
+        # a GPU plan never counts a CPU-only TensorFlow as done
+        cpu_only = doctor["tensorflow.package"] in ("tensorflow-cpu", "tensorflow-intel")
+        assert tensorflow["status"] == ("todo" if cpu_only else "done")
     verify = next(s for s in plan["steps"] if s["id"] == "verify")
     assert verify["commands"][0][1:] == ["-m", "setupkit", "doctor"]
 
@@ -61,7 +66,7 @@ def test_snapshot_plan_in_json(run_setupkit, h100_snapshot):
     plan = json.loads(result.stdout)
     assert result.returncode == 0 and plan["reboot_required"] is False
     steps = {s["id"]: s for s in plan["steps"]}
-    assert steps["driver"]["status"] == "done" and steps["cuda-toolkit"]["status"] == "done"
+    assert steps["driver"]["status"] == "done" and steps["cuda-toolkit"]["status"] == "skip"
     assert steps["tensorflow"]["commands"] == [["/opt/torch/.venv/bin/python3", "-m", "pip", "install",
                                                 "tensorflow[and-cuda]==2.21.0"]]
 

@@ -50,7 +50,7 @@ def test_the_16_04_plan_runs_its_exact_commands_in_order(paths):
         ["apt-get", "install", "-y", "cuda-toolkit-10-1"],
         ["apt-get", "install", "-y", "libcudnn7", "libcudnn7-dev"],
         ["systemctl", "start", "lightdm"],
-        ["/usr/bin/python3", "-m", "pip", "install", "tensorflow==2.3.0"],
+        ["/usr/bin/python3", "-m", "pip", "install", "tensorflow==2.3.1"],
     ]
     blacklist = "blacklist nouveau\noptions nouveau modeset=0\n"
     assert runner.files == [("/etc/modprobe.d/blacklist-nouveau.conf", blacklist)]
@@ -94,8 +94,10 @@ def test_a_failure_stops_at_the_step_naming_it_and_the_log_then_a_rerun_resumes(
 def test_a_changed_step_is_not_taken_as_done_from_the_state_file(paths):
     Path(paths.state).write_text(json.dumps({"done": {"tensorflow": "0123456789abcdef"}}))
     runner = RecordingRunner()
-    execute(plan_for("ubuntu2204-two-gpus-cuda118"), runner, paths)
-    assert ["/home/user/venvs/tf/bin/python", "-m", "pip", "install", "tensorflow[and-cuda]==2.15.0"] in runner.commands
+    plan = plan_for("ubuntu2204-two-gpus-cuda118", upgrade_tensorflow=True)
+    execute(plan, runner, paths)
+    assert ["/home/user/venvs/tf/bin/python", "-m", "pip", "install",
+            f"tensorflow[and-cuda]=={plan.choices['tensorflow']}"] in runner.commands
 
 
 def test_a_blocked_plan_runs_nothing(paths):

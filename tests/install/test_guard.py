@@ -18,6 +18,7 @@ OPTION_SETS = [
     PlanOptions(gpu=True, cuda_runfile="/tmp/cuda_12.5.1_555.42.06_linux.run"),
     PlanOptions(gpu=True, cuda_runfile="/tmp/cuda_10.0.130_410.48_linux", override=True),
     PlanOptions(gpu=True, cuda_runfile="/tmp/cuda_9.0.176_384.81_linux-run"),
+    PlanOptions(gpu=True, with_toolkit=True), PlanOptions(gpu=True, upgrade_tensorflow=True),
 ]
 
 
@@ -73,4 +74,4 @@ def test_the_planner_applies_the_guard_itself(monkeypatch):
     monkeypatch.setattr(steps_stack, "_toolkit_commands",
                         lambda ctx, step, target: setattr(step, "commands", [["apt-get", "install", "-y", "cuda"]]))
     with pytest.raises(guard.DriverFromCudaError):
-        build_plan(ubuntu_gpu_facts(), PlanOptions(gpu=True))
+        build_plan(ubuntu_gpu_facts(), PlanOptions(gpu=True, with_toolkit=True))

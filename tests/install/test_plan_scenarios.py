@@ -7,6 +7,8 @@ import sys
 from setupkit.install.options import PlanOptions
 from setupkit.install.planner import build_plan
 from setupkit.install.steps_host import NOUVEAU_CONF, NOUVEAU_CONTENT
+from setupkit.install.steps_stack import PIP_CUDA_REASON
+from setupkit.versions import dashed
 from tests.helpers.install import commands_of, plan_for, statuses
 
 DOCTOR = [sys.executable, "-m", "setupkit", "doctor"]
@@ -21,7 +23,8 @@ def test_ubuntu1404_upstart_stops_lightdm_with_upstart_and_stays_within_cuda_10_
                                            ["apt-get", "update"], ["apt-get", "install", "-y", "nvidia-418"]]
     assert commands_of(plan, "cuda-toolkit") == [["apt-get", "install", "-y", "cuda-toolkit-10-0"]]
     assert commands_of(plan, "cudnn") == [["apt-get", "install", "-y", "libcudnn7", "libcudnn7-dev"]]
-    assert commands_of(plan, "tensorflow") == [["/usr/bin/python3", "-m", "pip", "install", "tensorflow-gpu==2.0.0"]]
+    # TensorFlow 2.0 lists Python 3.3-3.7 but ships no cp34 wheel: 1.14.0 is the newest that has one
+    assert commands_of(plan, "tensorflow") == [["/usr/bin/python3", "-m", "pip", "install", "tensorflow-gpu==1.14.0"]]
     # pip 1.5.4 ignores Requires-Python: the upgrade is held to the last pip for Python 3.4
     assert commands_of(plan, "pip") == [["/usr/bin/python3", "-m", "pip", "install", "--upgrade", "pip<=19.1.1"]]
     repo = plan.step("cuda-repo")
@@ -46,25 +49,44 @@ def test_ubuntu1604_nouveau_lightdm_driver_toolkit_and_reboot():
                                                    ["apt-get", "install", "-y", "linux-headers-4.15.0-142-generic"]]
     assert commands_of(plan, "driver")[-1] == ["apt-get", "install", "-y", "nvidia-460"]  # GTX 1080 Ti: proprietary
     assert commands_of(plan, "cuda-toolkit") == [["apt-get", "install", "-y", "cuda-toolkit-10-1"]]
-    assert commands_of(plan, "tensorflow") == [["/usr/bin/python3", "-m", "pip", "install", "tensorflow==2.3.0"]]
+    # the newest 2.3 patch release with a cp35 wheel (2.3.2 and later have none)
+    assert commands_of(plan, "tensorflow") == [["/usr/bin/python3", "-m", "pip", "install", "tensorflow==2.3.1"]]
     assert commands_of(plan, "cuda-repo")[0][-1].endswith("/ubuntu1604/x86_64/cuda-keyring_1.1-1_all.deb")
     assert plan.reboot_required and state["verify"] == "skip"
     assert any("end-of-life" in w for w in plan.warnings)
 
 
-def test_ubuntu2204_working_driver_is_kept_and_tensorflow_fits_it():
+def test_ubuntu2204_working_stack_is_left_alone():
+    """TensorFlow 2.12 on the system CUDA 11.8 and cuDNN 8.6 it was built with, on driver 535: it works, so no
+    unasked change of version; the toolkit and cuDNN it loads are done too."""
     plan = plan_for("ubuntu2204-two-gpus-cuda118")
     state = statuses(plan)
     assert state["driver"] == "done" and "535.183.01" in plan.step("driver").reason
-    assert state["cuda-toolkit"] == "done" and state["nouveau"] == "done" and state["pip"] == "done"
+    assert state["nouveau"] == "done" and state["pip"] == "done"
     assert state["display-stop"] == "skip" and state["kernel-headers"] == "done"
-    assert state["cudnn"] == "skip" and "brings its own cuDNN" in plan.step("cudnn").reason
-    # driver 535 serves CUDA 12.2: TensorFlow 2.15 (tested with 12.2) is the newest that fits it
+    assert state["cuda-toolkit"] == "done" and "CUDA 11.8 is installed" in plan.step("cuda-toolkit").reason
+    assert state["cudnn"] == "done" and plan.step("cudnn").reason == "cuDNN 8.6.0 is installed"
+    tensorflow = plan.step("tensorflow")
+    assert tensorflow.status == "done" and tensorflow.reason.startswith("TensorFlow 2.12.0 (tensorflow) is installed "
+                                                                        "and runs here")
+    assert "--upgrade-tensorflow installs" in tensorflow.reason
     assert commands_of(plan, "tensorflow") == [["/home/user/venvs/tf/bin/python", "-m", "pip", "install",
-                                                "tensorflow[and-cuda]==2.15.0"]]
-    assert [s.id for s in plan.todo()] == ["tensorflow", "verify"]
+                                                "tensorflow==2.12.0"]]
+    assert plan.choices["tensorflow"] == "2.12.0" and plan.choices["cuda_toolkit"] == "11.8"
+    assert [s.id for s in plan.todo()] == ["verify"]
     assert commands_of(plan, "verify") == [DOCTOR]
     assert not plan.reboot_required
+
+
+def test_ubuntu2204_upgrade_tensorflow_is_an_explicit_option():
+    plan = plan_for("ubuntu2204-two-gpus-cuda118", upgrade_tensorflow=True)
+    newest = plan.choices["tensorflow"]
+    assert newest != "2.12.0" and plan.step("tensorflow").status == "todo"
+    assert commands_of(plan, "tensorflow") == [["/home/user/venvs/tf/bin/python", "-m", "pip", "install",
+                                                f"tensorflow[and-cuda]=={newest}"]]
+    # the new TensorFlow brings its CUDA and cuDNN as wheels: the system 11.8 stays, nothing is added
+    assert plan.step("cuda-toolkit").status == "skip" and plan.step("cudnn").status == "skip"
+    assert [s.id for s in plan.todo()] == ["tensorflow", "verify"]
 
 
 def test_wsl_never_plans_a_driver_nouveau_or_display_step():
@@ -72,23 +94,30 @@ def test_wsl_never_plans_a_driver_nouveau_or_display_step():
     for step_id in ("driver", "nouveau", "display-stop", "display-start", "kernel-headers", "secureboot-mok"):
         assert plan.step(step_id).status == "skip"
         assert "Windows driver" in plan.step(step_id).reason
-    assert commands_of(plan, "cuda-repo")[0][-1] == (
+    # TensorFlow 2.16.1 with pip's CUDA 12.3 on the Windows driver 552 (CUDA 12.4) works: kept, no toolkit
+    assert plan.step("tensorflow").status == "done" and "runs here" in plan.step("tensorflow").reason
+    assert plan.step("cuda-toolkit").status == "skip" and plan.step("cuda-repo").status == "skip"
+    assert [s.id for s in plan.todo()] == ["verify"]
+    toolkit = plan_for("wsl2-ubuntu2204", with_toolkit=True)
+    assert commands_of(toolkit, "cuda-repo")[0][-1] == (
         "https://developer.download.nvidia.com/compute/cuda/repos/wsl-ubuntu/x86_64/cuda-keyring_1.1-1_all.deb")
-    assert commands_of(plan, "cuda-toolkit") == [["apt-get", "install", "-y", "cuda-toolkit-12-3"]]
-    assert commands_of(plan, "tensorflow") == [["/home/user/.venv/bin/python", "-m", "pip", "install",
-                                                "tensorflow[and-cuda]==2.17.0"]]
+    assert commands_of(toolkit, "cuda-toolkit") == [["apt-get", "install", "-y",
+                                                     f"cuda-toolkit-{dashed(toolkit.choices['cuda_toolkit'])}"]]
+    assert toolkit.step("tensorflow").status == "done"
     assert not plan.reboot_required
 
 
-def test_centos7_without_avx_gets_the_cpu_path_and_build_tf():
+def test_centos7_without_avx_or_gpu_gets_no_driver_and_build_tf():
     plan = plan_for("centos7-no-avx")
-    assert plan.path == "cpu" and plan.distro["package_manager"] == "yum"
+    assert plan.path == "gpu" and plan.distro["package_manager"] == "yum"
     tensorflow = plan.step("tensorflow")
     assert tensorflow.status == "skip" and tensorflow.commands == []
     assert "AVX" in tensorflow.reason and "setupkit build-tf" in tensorflow.reason
     assert any("build-tf" in w for w in plan.warnings)
     assert any("end-of-life" in w and "CentOS Linux 7" in w for w in plan.warnings)
-    assert any("no NVIDIA GPU" in w for w in plan.warnings)
+    assert any("no NVIDIA GPU is visible" in w for w in plan.warnings)
+    # no TensorFlow wheel runs here, so none of its CUDA libraries is planned either
+    assert plan.step("cuda-toolkit").status == "skip" and plan.step("cudnn").status == "skip"
     assert [s.id for s in plan.todo()] == ["pip", "verify"]
     assert commands_of(plan, "pip") == [["/usr/bin/python3", "-m", "pip", "install", "--upgrade", "pip<=21.3.1"]]
 
@@ -130,15 +159,17 @@ def test_driver_mismatch_is_reboot_first_and_nothing_else():
     assert plan.step("reboot").commands == []
 
 
-def test_h100_driver_and_toolkit_are_done():
+def test_h100_driver_is_done_and_the_toolkit_left_out_unless_asked():
     plan = plan_for("h100")
     state = statuses(plan)
     assert state["driver"] == "done" and "580.159.04" in plan.step("driver").reason
-    assert state["cuda-toolkit"] == "done" and "13.0" in plan.step("cuda-toolkit").reason
+    assert state["cuda-toolkit"] == "skip" and plan.step("cuda-toolkit").reason == PIP_CUDA_REASON
     assert state["nouveau"] == "skip" and state["display-stop"] == "skip" and state["pip"] == "done"
     assert commands_of(plan, "tensorflow") == [["/opt/torch/.venv/bin/python3", "-m", "pip", "install",
                                                 "tensorflow[and-cuda]==2.21.0"]]
     assert [s.id for s in plan.todo()] == ["tensorflow", "verify"]
+    asked = plan_for("h100", with_toolkit=True).step("cuda-toolkit")
+    assert asked.status == "done" and "13.0" in asked.reason
 
 
 def test_steps_keep_their_order_in_every_plan():

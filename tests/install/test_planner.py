@@ -7,8 +7,10 @@ import pytest
 from setupkit import exitcodes
 from setupkit.errors import PreconditionError, SetupkitError, UsageError
 from setupkit.facts import empty_facts
+from setupkit.install.context import NO_GPU_REASON
 from setupkit.install.options import PlanOptions
 from setupkit.install.planner import build_plan, select_steps
+from setupkit.install.steps_stack import PIP_CUDA_REASON
 from tests.helpers.install import commands_of, cpu_facts, ubuntu_gpu_facts
 
 GPU = PlanOptions(gpu=True)
@@ -25,11 +27,13 @@ def rhel_facts(version: str = "9.4", os_id: str = "rocky", **overrides) -> dict:
 def test_fresh_ubuntu_gets_the_whole_gpu_path_with_open_modules_for_ampere():
     plan = build_plan(ubuntu_gpu_facts(), GPU)
     assert commands_of(plan, "driver") == [["apt-get", "install", "-y", "nvidia-driver-580-open"]]
-    assert commands_of(plan, "cuda-toolkit") == [["apt-get", "install", "-y", "cuda-toolkit-12-5"]]
     assert commands_of(plan, "tensorflow") == [["/usr/bin/python3", "-m", "pip", "install",
                                                 "tensorflow[and-cuda]==2.21.0"]]
     assert commands_of(plan, "display-stop") == [["systemctl", "stop", "gdm3"]]
     assert plan.step("cudnn").status == "skip" and plan.reboot_required
+    # tensorflow[and-cuda] brings its CUDA as wheels: no 3 GB system toolkit unless asked for
+    assert plan.step("cuda-toolkit").status == "skip" and plan.step("cuda-toolkit").reason == PIP_CUDA_REASON
+    assert plan.step("cuda-repo").status == "skip"
 
 
 def test_pascal_gets_proprietary_modules_and_blackwell_open_ones():
@@ -65,7 +69,8 @@ def test_rhel_uses_dnf_modules_and_el7_yum():
     assert commands_of(plan, "nouveau") == [["dracut", "--force"]]
     assert commands_of(plan, "cuda-repo") == [["dnf", "config-manager", "--add-repo",
         "https://developer.download.nvidia.com/compute/cuda/repos/rhel9/x86_64/cuda-rhel9.repo"]]
-    assert commands_of(plan, "cuda-toolkit") == [["dnf", "install", "-y", "cuda-toolkit-12-5"]]
+    with_toolkit = build_plan(rhel_facts(), PlanOptions(gpu=True, with_toolkit=True))
+    assert commands_of(with_toolkit, "cuda-toolkit") == [["dnf", "install", "-y", "cuda-toolkit-12-5"]]
     proprietary = build_plan(rhel_facts(**{"gpu.names": ["Tesla V100-SXM2-16GB"]}), GPU)
     assert commands_of(proprietary, "driver") == [["dnf", "module", "install", "-y", "nvidia-driver:580-dkms"]]
     el7 = build_plan(rhel_facts("7", "centos", **{"python.version": "3.6.8"}), GPU)
@@ -95,14 +100,33 @@ def test_other_distributions_are_refused_with_exit_3(os_id, family):
 
 
 def test_cpu_host_gets_tensorflow_cpu_and_no_gpu_step():
-    plan = build_plan(cpu_facts(), GPU)
-    assert plan.path == "cpu" and any("no NVIDIA GPU" in w for w in plan.warnings)
+    plan = build_plan(cpu_facts(), PlanOptions())
+    assert plan.path == "cpu" and not plan.warnings
     assert commands_of(plan, "tensorflow") == [["/usr/bin/python3", "-m", "pip", "install", "tensorflow-cpu==2.21.0"]]
     for step_id in ("driver", "nouveau", "display-stop", "cuda-toolkit", "cudnn", "kernel-headers", "cuda-repo"):
         assert plan.step(step_id).status == "skip"
     installed = build_plan(cpu_facts(**{"tensorflow.version": "2.21.0", "tensorflow.package": "tensorflow-cpu"}),
                            PlanOptions())
     assert installed.step("tensorflow").status == "done"
+
+
+def test_gpu_flag_without_a_visible_gpu_plans_the_user_space_stack_never_a_driver():
+    """--gpu is the person's word (a build host, an image built for GPU machines): not overruled by the CPU path."""
+    plan = build_plan(cpu_facts(), GPU)
+    assert plan.path == "gpu" and any("no NVIDIA GPU is visible" in w and "never a driver" in w for w in plan.warnings)
+    assert commands_of(plan, "tensorflow") == [["/usr/bin/python3", "-m", "pip", "install",
+                                                "tensorflow[and-cuda]==2.21.0"]]
+    for step_id in ("driver", "nouveau", "display-stop", "display-start", "kernel-headers", "secureboot-mok"):
+        assert plan.step(step_id).status == "skip" and plan.step(step_id).reason == NO_GPU_REASON
+    assert plan.step("cuda-toolkit").reason == PIP_CUDA_REASON and plan.step("cudnn").status == "skip"
+    assert [s.id for s in plan.todo()] == ["tensorflow", "verify"] and not plan.reboot_required
+    toolkit = build_plan(cpu_facts(), PlanOptions(gpu=True, with_toolkit=True))
+    assert commands_of(toolkit, "cuda-toolkit") == [["apt-get", "install", "-y", "cuda-toolkit-12-5"]]
+    assert [s.id for s in toolkit.todo()] == ["cuda-repo", "cuda-toolkit", "tensorflow", "verify"]
+    assert toolkit.step("driver").status == "skip"
+    branch = build_plan(cpu_facts(), PlanOptions(gpu=True, driver_branch=580))
+    assert any(w.startswith("--driver-branch 580 is ignored") for w in branch.warnings)
+    assert branch.step("driver").status == "skip"
 
 
 def test_a_python_the_distribution_manages_gets_no_pip_step_and_is_told_to_use_a_venv():

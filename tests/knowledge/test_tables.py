@@ -9,7 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from setupkit.knowledge import cuda, distributions, gpus, loader, reference_speeds, tensorflow
+from setupkit.knowledge import (
+    cuda,
+    distributions,
+    driver_branches,
+    gpus,
+    loader,
+    pci_ids,
+    reference_speeds,
+    tensorflow,
+    tensorflow_wheels,
+)
 from setupkit.knowledge.loader import TABLES_DIR, load_table, read_table
 from setupkit.versions import CudaVersion
 from setupkit.yamlio import CatalogError
@@ -18,8 +28,11 @@ PARSERS = {
     "tensorflow_builds": tensorflow.parse_builds,
     "cuda_driver": cuda.parse_drivers,
     "gpu_generations": gpus.parse_gpus,
+    "nvidia_pci_ids": pci_ids.parse_pci_table,
     "distributions": distributions.parse_distributions,
     "reference_speeds": reference_speeds.parse_speeds,
+    "tensorflow_wheels": tensorflow_wheels.parse_wheels,
+    "driver_branches": driver_branches.parse_branches,
 }
 """Each table and the parser that turns it into rows."""
 
@@ -112,17 +125,25 @@ def test_tables_match_the_reference_rows():
         assert cuda.min_driver_for_cuda(cuda_version) == driver
 
 
-@pytest.mark.parametrize(("cc", "name", "last_branch", "first_cuda"), [
-    (1.0, "Fermi", 390, "6.5"), (2.1, "Fermi", 390, "6.5"), (3.5, "Kepler", 470, "6.5"),
-    (5.2, "Maxwell", 580, "6.5"), (6.1, "Pascal", 580, "8.0"), (7.0, "Volta", 580, "9.0"),
-    (7.5, "Turing", None, "10.0"), (8.0, "Ampere", None, "11.0"), (8.6, "Ampere", None, "11.1"),
-    (8.9, "Ada", None, "11.8"), (9.0, "Hopper", None, "11.8"), (10.0, "Blackwell", None, "12.8"),
-    (12.0, "Blackwell", None, "12.8"),
+# NVIDIA's CUDA Toolkit, Driver, and Architecture Matrix: first toolkit (Fermi 3.0, Kepler 6.0, Maxwell 6.5 ...),
+# last toolkit (Fermi 8.0, Kepler 3.0/3.2 10.2, 3.5/3.7 11.x, Maxwell/Pascal/Volta 12.x) and last driver (R390,
+# R470, R580); sm_86 came with CUDA 11.1, sm_103 and sm_121 with 12.9 (CUDA Features Archive).
+@pytest.mark.parametrize(("cc", "name", "last_branch", "first_cuda", "dropped"), [
+    (1.0, "Fermi", 390, "3.0", "9.0"), (2.1, "Fermi", 390, "3.0", "9.0"), (3.0, "Kepler", 470, "6.0", "11.0"),
+    (3.5, "Kepler", 470, "6.0", "12.0"), (3.7, "Kepler", 470, "6.0", "12.0"), (5.0, "Maxwell", 580, "6.5", "13.0"),
+    (5.2, "Maxwell", 580, "6.5", "13.0"), (6.1, "Pascal", 580, "8.0", "13.0"), (7.0, "Volta", 580, "9.0", "13.0"),
+    (7.5, "Turing", None, "10.0", None), (8.0, "Ampere", None, "11.0", None), (8.6, "Ampere", None, "11.1", None),
+    (8.9, "Ada", None, "11.8", None), (9.0, "Hopper", None, "11.8", None), (10.0, "Blackwell", None, "12.8", None),
+    (10.3, "Blackwell", None, "12.9", None), (12.0, "Blackwell", None, "12.8", None),
+    (12.1, "Blackwell", None, "12.9", None),
 ])
-def test_gpu_generations(cc, name, last_branch, first_cuda):
-    assert gpus.generation_of(cc).name == name
+def test_gpu_generations(cc, name, last_branch, first_cuda, dropped):
+    generation = gpus.generation_of(cc)
+    assert generation.name == name and generation.architecture == name.lower()
     assert gpus.last_branch_for(cc) == last_branch
     assert gpus.first_cuda_for(cc) == CudaVersion.parse(first_cuda)
+    assert generation.cuda_dropped == CudaVersion.parse(dropped)
+    assert generation.first_branch == (570 if name == "Blackwell" else None)
 
 
 def test_gpu_names_and_open_modules():
@@ -130,7 +151,7 @@ def test_gpu_names_and_open_modules():
     assert gpus.compute_capability_from_name("NVIDIA GeForce RTX 4090") == 8.9
     assert gpus.compute_capability_from_name("NVIDIA H100 80GB HBM3") == 9.0
     assert gpus.compute_capability_from_name("nvidia b200") == 10.0
-    assert gpus.compute_capability_from_name("Tesla K80") == 3.5
+    assert gpus.compute_capability_from_name("Tesla K80") == 3.7  # GK210 (NVIDIA's legacy CUDA GPUs page)
     assert gpus.compute_capability_from_name("Matrox G200") is None and gpus.compute_capability_from_name(7) is None
     modules = gpus.open_kernel_modules()
     assert (modules.min_compute_capability, modules.required_from_compute_capability,

@@ -168,6 +168,7 @@ def base_expected() -> dict[str, Any]:
     return {
         "kernel.wsl": False, "host.virtualization": "none", "host.laptop": False,
         "gpu.errors": None, "gpu.uuids": None, "gpu.compute_capabilities": None, "gpu.memory_total_mib": None,
+        "gpu.chips": None, "gpu.architectures": None, "gpu.kernel_modules": None,
         "gpu.memory_used_mib": None, "gpu.processes": None, "gpu.display_active": None,
         "driver.loaded": False, "driver.version": None, "driver.userspace_version": None,
         "driver.open_kernel_module": None, "driver.nvml_error": None, "driver.cuda_max": None,
@@ -187,6 +188,13 @@ def base_expected() -> dict[str, Any]:
         # No scenario records a compiler, bazel, or where its Python's headers are.
         "toolchain.bazel": None, "toolchain.clang": None, "toolchain.gcc": None,
         "python.include": None, "python.headers": None, "python.ensurepip": None,
+        # Unknown unless the scenario's Python names its C library (GLIBC below).
+        "libc.family": None, "libc.version": None,
+        # Recorded before setupkit read the container markers: whether one ran in a container is unknown. No
+        # scenario host has Docker, Podman or the NVIDIA Container Toolkit on its PATH.
+        "host.container": None, "host.container_evidence": None,
+        "container_toolkit.engines": [], "container_toolkit.programs": [], "container_toolkit.docker_runtime": False,
+        "container_toolkit.cdi_specs": [],
     }
 
 
@@ -286,6 +294,7 @@ def ubuntu1404() -> Scenario:
         "host.memory_mib": 15959, "cpu.model": "Intel(R) Core(TM) i7-4790K CPU @ 4.00GHz", "cpu.count": 8,
         "cpu.flags": HASWELL_FLAGS.split(),
         "gpu.count": 1, "gpu.names": ["GeForce GTX 970"], "gpu.pci_ids": ["10de:13c2"],
+        "gpu.chips": ["GM204"], "gpu.architectures": ["maxwell"], "gpu.kernel_modules": ["proprietary"],
         "gpu.errors": [None],
         "gpu.uuids": ["GPU-3c6f2fbd-5a59-2c6e-04b0-3d8a6f81d2a1"], "gpu.compute_capabilities": ["5.2"],
         "gpu.memory_total_mib": [4095], "gpu.memory_used_mib": [264],
@@ -351,6 +360,9 @@ def ubuntu1604() -> Scenario:
         "host.memory_mib": 32086, "cpu.model": "Intel(R) Core(TM) i7-6700K CPU @ 4.00GHz", "cpu.count": 8,
         "cpu.flags": SKYLAKE_FLAGS.split(),
         "gpu.count": 1, "gpu.names": ["NVIDIA GeForce GTX 1080 Ti"], "gpu.pci_ids": ["10de:1b06"],
+        # No driver and no pci.ids: setupkit's table tells the chip, GP102 (Pascal, compute capability 6.1).
+        "gpu.compute_capabilities": ["6.1"], "gpu.chips": ["GP102"], "gpu.architectures": ["pascal"],
+        "gpu.kernel_modules": ["proprietary"],
         "driver.nvml_error": "NVMLError_LibraryNotFound", "nouveau.loaded": True,
         "display.manager": "lightdm", "display.manager_active": True, "display.init": "systemd",
         "display.graphical_session": True, "reboot.required": True, "python.executable": "/usr/bin/python3",
@@ -421,6 +433,20 @@ def ubuntu2204_two_gpus() -> Scenario:
     s.dirs.append("/sys/firmware/efi/efivars")
     s.commands.append(command(["mokutil", "--sb-state"], 0, "SecureBoot disabled\n"))
     s.commands.append(command(["nvidia-smi"], 0, smi_header("535.183.01", "535.183.01", "12.2")))
+    # Docker with the NVIDIA Container Toolkit, registered as Docker's nvidia runtime by nvidia-ctk; setupkit runs
+    # on the host itself (systemd's cgroups, the root an ext4 partition).
+    for program in ("docker", "nvidia-ctk", "nvidia-container-runtime", "nvidia-container-runtime-hook"):
+        s.files[f"/usr/bin/{program}"] = b""
+    s.files["/etc/docker/daemon.json"] = (
+        '{\n    "runtimes": {\n        "nvidia": {\n            "args": [],\n            "path": '
+        '"nvidia-container-runtime"\n        }\n    }\n}\n')
+    s.files["/proc/1/cgroup"] = "0::/init.scope\n"
+    s.files["/proc/self/cgroup"] = "0::/user.slice/user-1000.slice/session-4.scope\n"
+    s.files["/proc/self/mountinfo"] = (
+        "29 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw,errors=remount-ro\n"
+        "24 29 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"
+        "25 29 0:23 / /proc rw,nosuid,nodev,noexec,relatime shared:14 - proc proc rw\n"
+        "30 29 259:1 / /boot/efi rw,relatime shared:31 - vfat /dev/nvme0n1p1 rw,fmask=0077,dmask=0077\n")
     processes(s, {1: "systemd", 402: "systemd-journal", 1203: "sshd", 1388: "nvidia-persiste",
                   48211: "python3", 48390: "tmux: server", 48391: "bash"})
     gib = 1024 ** 3
@@ -442,7 +468,8 @@ def ubuntu2204_two_gpus() -> Scenario:
         "host.memory_mib": 128751, "cpu.model": "Intel(R) Xeon(R) W-2255 CPU @ 3.70GHz", "cpu.count": 20,
         "cpu.flags": SKYLAKE_SP_FLAGS.split(),
         "gpu.count": 2, "gpu.names": ["NVIDIA GeForce RTX 3090", "NVIDIA GeForce RTX 3090"],
-        "gpu.pci_ids": ["10de:2204", "10de:2204"],
+        "gpu.pci_ids": ["10de:2204", "10de:2204"], "gpu.chips": ["GA102", "GA102"],
+        "gpu.architectures": ["ampere", "ampere"], "gpu.kernel_modules": ["either", "either"],
         "gpu.errors": [None, None],
         "gpu.uuids": ["GPU-5d3e3b0f-3c38-7a8a-60e3-3a2e6c0f9b11", "GPU-a0c9f4d2-7b1e-4c55-9e3a-6d2f1b8e4c70"],
         "gpu.compute_capabilities": ["8.6", "8.6"], "gpu.memory_total_mib": [24576, 24576],
@@ -457,6 +484,10 @@ def ubuntu2204_two_gpus() -> Scenario:
         "tensorflow.version": "2.12.0", "tensorflow.package": "tensorflow",
         "tensorflow.distributions": {"tensorflow": "2.12.0"},
         "env.cuda_visible_devices": "1", "env.tf_force_gpu_allow_growth": "true",
+        "host.container": "none", "host.container_evidence": [],
+        "container_toolkit.engines": ["docker"],
+        "container_toolkit.programs": ["nvidia-ctk", "nvidia-container-runtime", "nvidia-container-runtime-hook"],
+        "container_toolkit.docker_runtime": True,
     }
     return s
 
@@ -527,6 +558,8 @@ def ubuntu2204_mismatch() -> Scenario:
         "host.memory_mib": 64052, "cpu.model": "Intel(R) Xeon(R) W-2133 CPU @ 3.60GHz", "cpu.count": 12,
         "cpu.flags": SKYLAKE_SP_FLAGS.split(),
         "gpu.count": 1, "gpu.names": ["NVIDIA GeForce RTX 4090"], "gpu.pci_ids": ["10de:2684"],
+        "gpu.compute_capabilities": ["8.9"], "gpu.chips": ["AD102"], "gpu.architectures": ["ada"],
+        "gpu.kernel_modules": ["either"],
         "driver.loaded": True, "driver.version": "535.104.05", "driver.userspace_version": "535.183.01",
         "driver.open_kernel_module": False, "driver.nvml_error": "NVMLError_LibRmVersionMismatch",
         "nouveau.blacklisted": True,
@@ -580,6 +613,7 @@ def wsl2() -> Scenario:
         "host.memory_mib": 15854, "cpu.model": "12th Gen Intel(R) Core(TM) i7-12700H", "cpu.count": 20,
         "cpu.flags": ALDER_LAKE_FLAGS.replace("rdrand", "rdrand hypervisor").split(),
         "gpu.count": 1, "gpu.names": ["NVIDIA GeForce RTX 3070 Ti Laptop GPU"], "gpu.pci_ids": None,
+        "gpu.chips": [None], "gpu.architectures": ["ampere"], "gpu.kernel_modules": ["either"],
         "gpu.errors": [None],
         "gpu.uuids": ["GPU-8b7d2a44-31e9-0c5b-9f0e-62a1c7d3e5f8"], "gpu.compute_capabilities": ["8.6"],
         "gpu.memory_total_mib": [8192], "gpu.memory_used_mib": [1024], "gpu.processes": [],
@@ -645,6 +679,7 @@ def centos7() -> Scenario:
         "os.codename": None, "kernel.release": "3.10.0-1160.el7.x86_64", "kernel.headers_installed": True,
         "host.memory_mib": 48155, "cpu.model": "Intel(R) Xeon(R) CPU           X5570  @ 2.93GHz", "cpu.count": 16,
         "cpu.flags": NEHALEM_FLAGS.split(), "gpu.count": 0, "gpu.names": [], "gpu.pci_ids": [],
+        "gpu.compute_capabilities": [], "gpu.chips": [], "gpu.architectures": [], "gpu.kernel_modules": [],
         "driver.nvml_error": "NVMLError_LibraryNotFound", "display.init": "systemd",
         "python.executable": "/usr/bin/python3", "python.version": "3.6.8", "pip.version": "9.0.3",
     }
@@ -715,6 +750,7 @@ def laptop() -> Scenario:
         "host.laptop": True, "host.memory_mib": 31779, "cpu.model": "13th Gen Intel(R) Core(TM) i7-13700H",
         "cpu.count": 20, "cpu.flags": ALDER_LAKE_FLAGS.split(),
         "gpu.count": 1, "gpu.names": ["NVIDIA GeForce RTX 4060 Laptop GPU"], "gpu.pci_ids": ["10de:28e0"],
+        "gpu.chips": ["AD107"], "gpu.architectures": ["ada"], "gpu.kernel_modules": ["either"],
         "gpu.errors": [None],
         "gpu.uuids": ["GPU-0e5b3f7a-9c41-6d28-b3a1-7f2c8e4d6a90"], "gpu.compute_capabilities": ["8.9"],
         "gpu.memory_total_mib": [8188], "gpu.memory_used_mib": [15],
@@ -757,10 +793,380 @@ def arch() -> Scenario:
     return s
 
 
-SCENARIOS = (ubuntu1404, ubuntu1604, ubuntu2204_two_gpus, ubuntu2204_mismatch, wsl2, centos7, laptop, arch)
+PCI_IDS_HEADER = (
+    "#\n#\tList of PCI IDs\n#\n#\tVersion: 2026.08.22\n#\tDate:    2026-08-22 03:15:01\n#\n"
+    "#\tMaintained by Albert Pool, Martin Mares, and other volunteers from\n"
+    "#\tthe PCI ID Project at https://pci-ids.ucw.cz/.\n#\n"
+    "#\tNew data are always welcome, especially if they are accurate. If you have\n"
+    "#\tanything to contribute, please follow the instructions at the web site.\n#\n"
+    "#\tThis file can be distributed under either the GNU General Public License\n"
+    "#\t(version 2 or higher) or the 3-clause BSD License.\n#\n"
+    "#\tThe database is a compilation of factual data, and as such the copyright\n"
+    "#\tonly covers the aggregation and formatting. The copyright is held by\n#\tMartin Mares and Albert Pool.\n#\n\n"
+    "# Vendors, devices and subsystems. Please keep sorted.\n\n# Syntax:\n# vendor  vendor_name\n"
+    "#\tdevice  device_name\t\t\t\t<-- single tab\n#\t\tsubvendor subdevice  subsystem_name\t<-- two tabs\n\n"
+)
+
+
+def pci_ids_excerpt() -> str:
+    """The PCI ID database as pciutils ships it (pciutils/pciids, Version 2026.08.22), cut to the vendors around
+    NVIDIA's and a few of NVIDIA's devices: the lines, tabs and order are the file's own."""
+    return PCI_IDS_HEADER + (
+        "0001  SafeNet (wrong ID)\n10dd  Evans & Sutherland\n\t0100  Lightning 1200\n"
+        "\t\t10dd 0023  Lightning 1200 15+16M\n10de  NVIDIA Corporation\n\t0008  NV1 [STG2000X-B Series]\n"
+        "\t0009  NV1 [NV1 Series]\n\t1b06  GP102 [GeForce GTX 1080 Ti]\n\t1b07  GP102 [P102-100]\n"
+        "\t20f1  GA100 [A100 PCIe 40GB]\n\t22e8  GB202 High Definition Audio Controller\n"
+        "\t2b85  GB202 [GeForce RTX 5090]\n\t2b87  GB202 [GeForce RTX 5090 D]\n"
+        "\t2bb1  GB202GL [RTX PRO 6000 Blackwell Workstation Edition]\n\t2c02  GB203 [GeForce RTX 5080]\n"
+        "\t2c18  GB203M / GN22 [GeForce RTX 5090 Max-Q / Mobile]\n10df  Emulex Corporation\n"
+        "\t0720  OneConnect NIC (Skyhawk)\n\t\t103c 1934  FlexFabric 20Gb 2-port 650M Adapter\n"
+        "ffff  Illegal Vendor ID\n")
+
+
+def ubuntu2404_blackwell() -> Scenario:
+    s = Scenario("ubuntu2404-rtx5090-nouveau", "Ubuntu 24.04 desktop with a GeForce RTX 5090 (Blackwell, 10de:2b85) "
+                 "driven by nouveau: no NVIDIA driver yet, gdm3 on Wayland, EFI without Secure Boot, pciutils' PCI "
+                 "ID database naming the card, Python 3.12 in a virtual environment.")
+    s.links["/etc/os-release"] = "../usr/lib/os-release"
+    s.files["/usr/lib/os-release"] = os_release_ubuntu("24.04", "24.04.3", "noble", "Noble Numbat")
+    s.files["/etc/lsb-release"] = lsb_release("24.04", "noble", "Ubuntu 24.04.3 LTS")
+    s.files["/etc/debian_version"] = "trixie/sid\n"
+    s.links["/lib"] = "usr/lib"
+    kernel(s, "6.8.0-88-generic", "Linux version 6.8.0-88-generic (buildd@lcy02-amd64-004) (x86_64-linux-gnu-gcc-13 "
+           "(Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #89-Ubuntu SMP "
+           "PREEMPT_DYNAMIC Sat Oct 11 01:02:46 UTC 2025", headers=False, lib="/usr/lib")
+    dmi(s, "Micro-Star International Co., Ltd.", "MS-7E06", 3)
+    s.dirs.append("/sys/class/power_supply")
+    s.files["/proc/cpuinfo"] = cpuinfo("Intel(R) Core(TM) Ultra 9 285K", 6, 198, 2, "3700.000", "36864 KB",
+                                       ALDER_LAKE_FLAGS, 1, 24, 1)
+    s.files["/proc/meminfo"] = meminfo(65536000)
+    pci(s, "0000:00:00.0", "8086", "7d1a", "060000")
+    pci(s, "0000:00:02.0", "8086", "7d67", "030000")
+    pci(s, "0000:01:00.0", "10de", "2b85", "030000")
+    pci(s, "0000:01:00.1", "10de", "22e8", "040300")
+    s.files["/usr/share/misc/pci.ids"] = pci_ids_excerpt()
+    s.files["/proc/modules"] = (
+        "nouveau 3096576 24 - Live 0x0000000000000000\nmxm_wmi 12288 1 nouveau, Live 0x0000000000000000\n"
+        "drm_gpuvm 45056 1 nouveau, Live 0x0000000000000000\n"
+        "drm_exec 12288 2 nouveau,drm_gpuvm, Live 0x0000000000000000\n"
+        "gpu_sched 61440 1 nouveau, Live 0x0000000000000000\n"
+        "ttm 110592 2 nouveau,drm_ttm_helper, Live 0x0000000000000000\n"
+        "i915 4280320 37 - Live 0x0000000000000000\n")
+    s.files["/etc/modprobe.d/blacklist.conf"] = UBUNTU_BLACKLIST_CONF
+    s.files["/proc/cmdline"] = "BOOT_IMAGE=/boot/vmlinuz-6.8.0-88-generic root=UUID=3f1c ro quiet splash vt.handoff=7\n"
+    s.files["/etc/X11/default-display-manager"] = "/usr/sbin/gdm3\n"
+    s.links["/etc/systemd/system/display-manager.service"] = "/lib/systemd/system/gdm3.service"
+    s.files["/usr/lib/systemd/system/gdm3.service"] = "[Unit]\nDescription=GNOME Display Manager\n"
+    s.dirs.append("/run/systemd/system")
+    s.links["/var/run"] = "/run"
+    s.dirs.append("/sys/firmware/efi/efivars")
+    s.commands.append(command(["mokutil", "--sb-state"], 0, "SecureBoot disabled\n"))
+    processes(s, {1: "systemd", 1388: "gdm3", 1402: "gdm-session-wor", 1560: "gnome-shell", 2410: "gnome-terminal-",
+                  2433: "bash"})
+    s.nvml = dict(NVML_NOT_FOUND)
+    s.env = {"PATH": "/home/user/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+             "WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland", "VIRTUAL_ENV": "/home/user/venv"}
+    s.python = python_json("/home/user/venv/bin/python", "3.12.3", "24.0", {})
+    s.expected = {
+        "os.id": "ubuntu", "os.version_id": "24.04", "os.pretty_name": "Ubuntu 24.04.3 LTS", "os.family": "debian",
+        "os.codename": "noble", "kernel.release": "6.8.0-88-generic", "kernel.headers_installed": False,
+        "host.memory_mib": 64000, "cpu.model": "Intel(R) Core(TM) Ultra 9 285K", "cpu.count": 24,
+        "cpu.flags": ALDER_LAKE_FLAGS.split(),
+        # The PCI ID database names the card and its chip: GB202 is Blackwell, compute capability 12.0, driven by
+        # the open kernel modules only.
+        "gpu.count": 1, "gpu.names": ["NVIDIA GeForce RTX 5090"], "gpu.pci_ids": ["10de:2b85"],
+        "gpu.compute_capabilities": ["12.0"], "gpu.chips": ["GB202"], "gpu.architectures": ["blackwell"],
+        "gpu.kernel_modules": ["open"],
+        "driver.nvml_error": "NVMLError_LibraryNotFound", "nouveau.loaded": True,
+        "display.manager": "gdm3", "display.manager_active": True, "display.init": "systemd",
+        "display.graphical_session": True, "python.executable": "/home/user/venv/bin/python",
+        "python.version": "3.12.3", "pip.version": "24.0",
+    }
+    return s
+
+
+def ubuntu2204_pascal_cuda13() -> Scenario:
+    s = Scenario("ubuntu2204-gtx1080ti-cuda13", "Ubuntu 22.04 workstation, a GeForce GTX 1080 Ti (Pascal) on "
+                 "NVIDIA's driver 580.95.05 (proprietary kernel module, working) with the CUDA 13.0 toolkit from "
+                 "NVIDIA's repository, whose nvcc cannot build for sm_61. A minimal install: no PCI ID database.")
+    s.links["/etc/os-release"] = "../usr/lib/os-release"
+    s.files["/usr/lib/os-release"] = os_release_ubuntu("22.04", "22.04.5", "jammy", "Jammy Jellyfish")
+    s.files["/etc/lsb-release"] = lsb_release("22.04", "jammy", "Ubuntu 22.04.5 LTS")
+    s.files["/etc/debian_version"] = "bookworm/sid\n"
+    s.links["/lib"] = "usr/lib"
+    kernel(s, "5.15.0-160-generic", "Linux version 5.15.0-160-generic (buildd@lcy02-amd64-062) (gcc (Ubuntu "
+           "11.4.0-1ubuntu1~22.04.2) 11.4.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #170-Ubuntu SMP Wed Oct 1 "
+           "10:06:56 UTC 2025", headers=True, lib="/usr/lib")
+    dmi(s, "Dell Inc.", "Precision 7820 Tower", 3)
+    s.dirs.append("/sys/class/power_supply")
+    s.files["/proc/cpuinfo"] = cpuinfo("Intel(R) Xeon(R) Silver 4114 CPU @ 2.20GHz", 6, 85, 4, "2200.000",
+                                       "14080 KB", SKYLAKE_SP_FLAGS, 1, 10, 2)
+    s.files["/proc/meminfo"] = meminfo(32768000)
+    pci(s, "0000:00:00.0", "8086", "2020", "060000")
+    pci(s, "0000:65:00.0", "10de", "1b06", "030000")
+    pci(s, "0000:65:00.1", "10de", "10ef", "040300")
+    s.files["/proc/modules"] = (
+        "nvidia_uvm 1437696 0 - Live 0xffffffffc2a4d000 (POE)\n"
+        "nvidia_drm 122880 0 - Live 0xffffffffc2a2e000 (POE)\n"
+        "nvidia_modeset 1376256 1 nvidia_drm, Live 0xffffffffc28de000 (POE)\n"
+        "nvidia 97517568 3 nvidia_uvm,nvidia_modeset, Live 0xffffffffbc800000 (POE)\n")
+    s.files["/proc/driver/nvidia/version"] = (
+        "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.95.05  Tue Sep 23 09:50:13 UTC 2025\n"
+        "GCC version:  gcc version 11.4.0 (Ubuntu 11.4.0-1ubuntu1~22.04.2) \n")
+    s.files["/sys/module/nvidia/version"] = "580.95.05\n"
+    s.files["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.580.95.05"] = b""
+    s.links["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"] = "libnvidia-ml.so.580.95.05"
+    s.files["/etc/modprobe.d/blacklist.conf"] = UBUNTU_BLACKLIST_CONF
+    s.files["/etc/modprobe.d/blacklist-nouveau.conf"] = NOUVEAU_BLACKLIST_CONF
+    s.files["/proc/cmdline"] = "BOOT_IMAGE=/boot/vmlinuz-5.15.0-160-generic root=UUID=9b0d ro\n"
+    s.links["/usr/local/cuda"] = "/etc/alternatives/cuda"
+    s.links["/etc/alternatives/cuda"] = "/usr/local/cuda-13.0"
+    s.files["/usr/local/cuda-13.0/version.json"] = json.dumps(
+        {"cuda": {"name": "CUDA SDK", "version": "13.0.2"},
+         "cuda_cudart": {"name": "CUDA Runtime (cudart)", "version": "13.0.96"}}, indent=3) + "\n"
+    s.files["/usr/local/cuda-13.0/bin/nvcc"] = b""
+    s.dirs.append("/run/systemd/system")
+    s.links["/var/run"] = "/run"
+    s.dirs.append("/sys/firmware/efi/efivars")
+    s.commands.append(command(["mokutil", "--sb-state"], 0, "SecureBoot disabled\n"))
+    processes(s, {1: "systemd", 411: "systemd-journal", 1190: "sshd", 1302: "nvidia-persiste", 3011: "bash"})
+    s.nvml = {"driver_version": "580.95.05", "cuda_driver_version": 13000, "nvml_version": "13.580.95.05",
+              "devices": [gpu(0, "NVIDIA GeForce GTX 1080 Ti", "GPU-6a1f0c52-3d4e-8b7a-9c10-2e5f7d8b4a13",
+                              "00000000:65:00.0", 11811160064, 2097152, [6, 1], False, [])]}
+    s.env = {"PATH": "/usr/local/cuda/bin:/home/user/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+                     "/sbin:/bin", "SSH_CONNECTION": "10.0.0.5 50022 10.0.0.51 22", "VIRTUAL_ENV": "/home/user/venv"}
+    s.python = python_json("/home/user/venv/bin/python", "3.10.12", "24.0", {"setuptools": "59.6.0"})
+    s.expected = {
+        "os.id": "ubuntu", "os.version_id": "22.04", "os.pretty_name": "Ubuntu 22.04.5 LTS", "os.family": "debian",
+        "os.codename": "jammy", "kernel.release": "5.15.0-160-generic", "kernel.headers_installed": True,
+        "host.memory_mib": 32000, "cpu.model": "Intel(R) Xeon(R) Silver 4114 CPU @ 2.20GHz", "cpu.count": 20,
+        "cpu.flags": SKYLAKE_SP_FLAGS.split(),
+        # No pci.ids on the host: the chip comes from setupkit's table (GP102), the compute capability from NVML.
+        "gpu.count": 1, "gpu.names": ["NVIDIA GeForce GTX 1080 Ti"], "gpu.pci_ids": ["10de:1b06"],
+        "gpu.errors": [None], "gpu.uuids": ["GPU-6a1f0c52-3d4e-8b7a-9c10-2e5f7d8b4a13"],
+        "gpu.compute_capabilities": ["6.1"], "gpu.chips": ["GP102"], "gpu.architectures": ["pascal"],
+        "gpu.kernel_modules": ["proprietary"], "gpu.memory_total_mib": [11264], "gpu.memory_used_mib": [2],
+        "gpu.processes": [], "gpu.display_active": False,
+        "driver.loaded": True, "driver.version": "580.95.05", "driver.userspace_version": "580.95.05",
+        "driver.open_kernel_module": False, "driver.cuda_max": "13.0", "nouveau.blacklisted": True,
+        "cuda.toolkit_version": "13.0", "cuda.toolkit_path": "/usr/local/cuda-13.0", "cuda.toolkits": ["13.0"],
+        "display.init": "systemd", "python.executable": "/home/user/venv/bin/python", "python.version": "3.10.12",
+        "pip.version": "24.0",
+    }
+    return s
+
+
+# -- containers ------------------------------------------------------------------------------------------------
+
+GPU_CONTAINER_ID = "5c1c3a57fcad478bf0be782e1bc28b721ad5805b8c4b4d895c49a57582c9ac83"
+BUILD_LAYER_ID = "f86263d23149776835fd295f9968674a1f4c5f10be7da4d5dc3ade03e6514b2e"
+OVERLAY_LINKS = ("/var/lib/docker/overlay2/l/77EA7EEE3D80B1A38F83906DD3:"
+                 "/var/lib/docker/overlay2/l/95CF1A2E1698FE3CA1FCC3F653")
+
+
+def docker_root_mount(layer: str) -> str:
+    """/proc/self/mountinfo's line for a Docker container's root: an overlay of the image layers (overlay2)."""
+    store = f"/var/lib/docker/overlay2/{layer}"
+    return (f"1418 1280 0:186 / / rw,relatime master:512 - overlay overlay rw,lowerdir={OVERLAY_LINKS},"
+            f"upperdir={store}/diff,workdir={store}/work,nouserxattr\n")
+
+
+def docker_mountinfo(root: str, etc_files_from: str, extra: str = "") -> str:
+    """A container's /proc/self/mountinfo as Docker sets it up: its root, /proc, /dev, /sys read-only, the
+    cgroup2 hierarchy, and /etc/resolv.conf, /etc/hostname and /etc/hosts bind-mounted from ``etc_files_from``."""
+    return (root
+            + "1419 1418 0:189 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n"
+            "1420 1418 0:190 / /dev rw,nosuid - tmpfs tmpfs rw,size=65536k,mode=755,inode64\n"
+            "1421 1420 0:191 / /dev/pts rw,nosuid,noexec,relatime - devpts devpts rw,gid=5,mode=620,ptmxmode=666\n"
+            "1422 1418 0:192 / /sys ro,nosuid,nodev,noexec,relatime - sysfs sysfs ro\n"
+            "1423 1422 0:30 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup rw,nsdelegate,"
+            "memory_recursiveprot\n"
+            "1424 1420 0:188 / /dev/mqueue rw,nosuid,nodev,noexec,relatime - mqueue mqueue rw\n"
+            "1425 1420 0:193 / /dev/shm rw,nosuid,nodev,noexec,relatime - tmpfs shm rw,size=65536k,inode64\n"
+            f"1426 1418 8:1 {etc_files_from}/resolv.conf /etc/resolv.conf rw,relatime - ext4 /dev/sda1 "
+            "rw,discard,errors=remount-ro\n"
+            f"1427 1418 8:1 {etc_files_from}/hostname /etc/hostname rw,relatime - ext4 /dev/sda1 "
+            "rw,discard,errors=remount-ro\n"
+            f"1428 1418 8:1 {etc_files_from}/hosts /etc/hosts rw,relatime - ext4 /dev/sda1 "
+            "rw,discard,errors=remount-ro\n"
+            + extra)
+
+
+def nvidia_toolkit_mounts() -> str:
+    """The lines the NVIDIA Container Toolkit adds to a GPU container's mountinfo: the host driver's programs and
+    libraries, read-only, its /proc entry for the GPU, and the device node."""
+    host = "ro,nosuid,nodev,relatime - ext4 /dev/sda1 rw,discard,errors=remount-ro"
+    return (f"1429 1418 8:1 /usr/bin/nvidia-smi /usr/bin/nvidia-smi {host}\n"
+            f"1430 1418 8:1 /usr/lib/x86_64-linux-gnu/libnvidia-ml.so.580.95.05 "
+            f"/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.580.95.05 {host}\n"
+            f"1431 1418 8:1 /usr/lib/x86_64-linux-gnu/libcuda.so.580.95.05 "
+            f"/usr/lib/x86_64-linux-gnu/libcuda.so.580.95.05 {host}\n"
+            "1432 1419 0:61 /proc/driver/nvidia/gpus/0000:00:03.0 /proc/driver/nvidia/gpus/0000:00:03.0 "
+            "ro,nosuid,nodev,noexec,relatime - proc proc rw\n"
+            "1433 1420 0:6 /nvidia0 /dev/nvidia0 rw,nosuid,noexec,relatime - devtmpfs udev rw,size=16411264k,"
+            "nr_inodes=4102816,mode=755,inode64\n")
+
+
+def os_release_debian12() -> str:
+    return ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n'
+            'VERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\nHOME_URL="https://www.debian.org/"\n'
+            'SUPPORT_URL="https://www.debian.org/support"\nBUG_REPORT_URL="https://bugs.debian.org/"\n')
+
+
+def gpu_container() -> Scenario:
+    s = Scenario("docker-gpu-l4-ubuntu2204", "A Docker container (ubuntu:22.04 with python3-pip, started with "
+                 "docker run --gpus all) on a Google Compute Engine g2 instance whose NVIDIA L4 runs the host's "
+                 "driver 580.95.05 (open kernel module): the NVIDIA Container Toolkit mounted nvidia-smi and the "
+                 "driver's libraries; no kernel headers, no init, no display manager in the container.")
+    s.links["/etc/os-release"] = "../usr/lib/os-release"
+    s.files["/usr/lib/os-release"] = os_release_ubuntu("22.04", "22.04.5", "jammy", "Jammy Jellyfish")
+    s.files["/etc/lsb-release"] = lsb_release("22.04", "jammy", "Ubuntu 22.04.5 LTS")
+    s.files["/etc/debian_version"] = "bookworm/sid\n"
+    s.links["/lib"] = "usr/lib"
+    # The host's kernel: a container has no /lib/modules of its own, so no headers either.
+    s.files["/proc/sys/kernel/osrelease"] = "6.8.0-1040-gcp\n"
+    s.files["/proc/version"] = ("Linux version 6.8.0-1040-gcp (buildd@lcy02-amd64-093) (x86_64-linux-gnu-gcc-12 "
+                                "(Ubuntu 12.3.0-1ubuntu1~22.04) 12.3.0, GNU ld (GNU Binutils for Ubuntu) 2.38) "
+                                "#43~22.04.1-Ubuntu SMP Wed Sep 24 17:58:21 UTC 2025\n")
+    dmi(s, "Google", "Google Compute Engine", 1)
+    s.dirs.append("/sys/class/power_supply")
+    s.files["/proc/cpuinfo"] = cpuinfo("Intel(R) Xeon(R) CPU @ 2.20GHz", 6, 85, 7, "2200.154", "39424 KB",
+                                       SKYLAKE_SP_FLAGS.replace("rdrand", "rdrand hypervisor"), 1, 4, 2)
+    s.files["/proc/meminfo"] = meminfo(32873432)
+    pci(s, "0000:00:00.0", "8086", "1237", "060000")
+    pci(s, "0000:00:03.0", "10de", "27b8", "030200")
+    s.files["/proc/modules"] = (
+        "nvidia_uvm 2076672 0 - Live 0x0000000000000000 (OE)\n"
+        "nvidia 11538432 2 nvidia_uvm, Live 0x0000000000000000 (OE)\n"
+        "gve 110592 0 - Live 0x0000000000000000\n")
+    s.files["/proc/driver/nvidia/version"] = (
+        "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.95.05  Release Build  "
+        "(dvs-builder@U22-I3-AF03-09-1)  Tue Sep 23 09:50:13 UTC 2025\n"
+        "GCC version:  gcc version 12.3.0 (Ubuntu 12.3.0-1ubuntu1~22.04) \n")
+    s.files["/proc/driver/nvidia/gpus/0000:00:03.0/information"] = (
+        "Model: \t\t NVIDIA L4\nIRQ:   \t\t 35\nGPU UUID: \t GPU-2f9d4c1a-7e3b-5a60-8c1d-94b2e6f0a7c3\n"
+        "Video BIOS: \t 95.04.5b.00.03\nBus Type: \t PCIe\nDMA Size: \t 47 bits\nDMA Mask: \t 0x7fffffffffff\n"
+        "Bus Location: \t 0000:00:03.0\nDevice Minor: \t 0\nGPU Firmware: \t 580.95.05\nGPU Excluded:\t No\n")
+    s.files["/sys/module/nvidia/version"] = "580.95.05\n"
+    s.files["/proc/cmdline"] = "BOOT_IMAGE=/vmlinuz-6.8.0-1040-gcp root=PARTUUID=5e2a0f4c ro console=ttyS0\n"
+    s.files["/usr/bin/nvidia-smi"] = b""
+    s.files["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.580.95.05"] = b""
+    s.links["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"] = "libnvidia-ml.so.580.95.05"
+    s.files["/usr/lib/x86_64-linux-gnu/libcuda.so.580.95.05"] = b""
+    s.links["/usr/lib/x86_64-linux-gnu/libcuda.so.1"] = "libcuda.so.580.95.05"
+    s.commands.append(command(["nvidia-smi"], 0, smi_header("580.95.05", "580.95.05", "13.0")))
+    # How the container is told: Docker's marker file, and the root an overlay in Docker's store.
+    s.files["/.dockerenv"] = b""
+    s.files["/proc/1/cgroup"] = "0::/\n"
+    s.files["/proc/self/cgroup"] = "0::/\n"
+    s.files["/proc/self/mountinfo"] = docker_mountinfo(
+        docker_root_mount(GPU_CONTAINER_ID), f"/var/lib/docker/containers/{GPU_CONTAINER_ID}",
+        nvidia_toolkit_mounts())
+    processes(s, {1: "bash", 412: "python3"})
+    s.nvml = {"driver_version": "580.95.05", "cuda_driver_version": 13000, "nvml_version": "13.580.95.05",
+              "devices": [gpu(0, "NVIDIA L4", "GPU-2f9d4c1a-7e3b-5a60-8c1d-94b2e6f0a7c3", "00000000:00:03.0",
+                              24152899584, 1048576, [8, 9], False, [], power_limit_w=72.0)]}
+    s.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    s.python = python_json("/usr/bin/python3", "3.10.12", "22.0.2", {"setuptools": "59.6.0"})
+    s.expected = {
+        "os.id": "ubuntu", "os.version_id": "22.04", "os.pretty_name": "Ubuntu 22.04.5 LTS", "os.family": "debian",
+        "os.codename": "jammy", "kernel.release": "6.8.0-1040-gcp", "kernel.headers_installed": False,
+        # The host's DMI shows through /sys: a container on a Compute Engine VM.
+        "host.virtualization": "google", "host.memory_mib": 32102,
+        "host.container": "docker",
+        "host.container_evidence": ["/.dockerenv",
+                                    "/proc/self/mountinfo: the root file system is an overlay in docker's store"],
+        "cpu.model": "Intel(R) Xeon(R) CPU @ 2.20GHz", "cpu.count": 8,
+        "cpu.flags": SKYLAKE_SP_FLAGS.replace("rdrand", "rdrand hypervisor").split(),
+        "gpu.count": 1, "gpu.names": ["NVIDIA L4"], "gpu.pci_ids": ["10de:27b8"], "gpu.errors": [None],
+        "gpu.uuids": ["GPU-2f9d4c1a-7e3b-5a60-8c1d-94b2e6f0a7c3"], "gpu.compute_capabilities": ["8.9"],
+        "gpu.chips": ["AD104"], "gpu.architectures": ["ada"], "gpu.kernel_modules": ["either"],
+        "gpu.memory_total_mib": [23034], "gpu.memory_used_mib": [1], "gpu.processes": [],
+        "gpu.display_active": False,
+        "driver.loaded": True, "driver.version": "580.95.05", "driver.userspace_version": "580.95.05",
+        "driver.open_kernel_module": True, "driver.cuda_max": "13.0",
+        "display.init": "none", "python.executable": "/usr/bin/python3", "python.version": "3.10.12",
+        "pip.version": "22.0.2",
+    }
+    return s
+
+
+def build_container() -> Scenario:
+    s = Scenario("docker-build-debian12-nogpu", "A RUN step of `docker build` (BuildKit) on a GitHub-hosted "
+                 "ubuntu-24.04 runner (an Azure VM, no GPU), making a GPU image FROM python:3.12-slim (Debian 12): "
+                 "no /.dockerenv under BuildKit, the root an overlay in Docker's store, no NVIDIA device, no "
+                 "driver, PID 1 the step's shell.")
+    s.links["/etc/os-release"] = "../usr/lib/os-release"
+    s.files["/usr/lib/os-release"] = os_release_debian12()
+    s.files["/etc/debian_version"] = "12.12\n"
+    s.links["/lib"] = "usr/lib"
+    s.files["/proc/sys/kernel/osrelease"] = "6.11.0-1018-azure\n"
+    s.files["/proc/version"] = ("Linux version 6.11.0-1018-azure (buildd@lcy02-amd64-107) (x86_64-linux-gnu-gcc-13 "
+                                "(Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42) "
+                                "#18~24.04.1-Ubuntu SMP Sat Jun 28 04:46:03 UTC 2025\n")
+    dmi(s, "Microsoft Corporation", "Virtual Machine", 3)
+    s.files["/proc/cpuinfo"] = cpuinfo("AMD EPYC 7763 64-Core Processor", 25, 1, 1, "3242.437", "512 KB",
+                                       HASWELL_FLAGS.replace("rdrand", "rdrand hypervisor"), 1, 2, 2,
+                                       vendor="AuthenticAMD")
+    s.files["/proc/meminfo"] = meminfo(16364588)
+    s.dirs.append("/sys/bus/pci/devices")  # Hyper-V's VMBus devices are no PCI devices: none to list
+    s.files["/proc/modules"] = (
+        "hv_netvsc 102400 0 - Live 0x0000000000000000\nhv_utils 53248 2 - Live 0x0000000000000000\n"
+        "overlay 212992 10 - Live 0x0000000000000000\n")
+    s.files["/proc/cmdline"] = ("BOOT_IMAGE=/vmlinuz-6.11.0-1018-azure root=PARTUUID=7d3b ro console=tty1 "
+                                "console=ttyS0 earlyprintk=ttyS0 panic=-1\n")
+    s.files["/proc/1/cgroup"] = "0::/\n"
+    s.files["/proc/self/cgroup"] = "0::/\n"
+    s.files["/proc/self/mountinfo"] = docker_mountinfo(docker_root_mount(BUILD_LAYER_ID),
+                                                       "/var/lib/docker/buildkit/executor")
+    processes(s, {1: "sh", 7: "setupkit"})
+    s.nvml = dict(NVML_NOT_FOUND)
+    s.env = {"PATH": "/usr/local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    s.python = python_json("/usr/local/bin/python3", "3.12.12", "25.0.1", {})
+    s.expected = {
+        "os.id": "debian", "os.version_id": "12", "os.pretty_name": "Debian GNU/Linux 12 (bookworm)",
+        "os.family": "debian", "os.codename": "bookworm", "kernel.release": "6.11.0-1018-azure",
+        "kernel.headers_installed": False, "host.virtualization": "hyperv",
+        "host.memory_mib": 15981,
+        "host.container": "docker",
+        "host.container_evidence": ["/proc/self/mountinfo: the root file system is an overlay in docker's store"],
+        "cpu.model": "AMD EPYC 7763 64-Core Processor", "cpu.count": 4,
+        "cpu.flags": HASWELL_FLAGS.replace("rdrand", "rdrand hypervisor").split(),
+        "gpu.count": 0, "gpu.names": [], "gpu.pci_ids": [],
+        "gpu.compute_capabilities": [], "gpu.chips": [], "gpu.architectures": [], "gpu.kernel_modules": [],
+        "driver.nvml_error": "NVMLError_LibraryNotFound", "display.init": "none",
+        "python.executable": "/usr/local/bin/python3", "python.version": "3.12.12", "pip.version": "25.0.1",
+    }
+    return s
+
+
+SCENARIOS = (ubuntu1404, ubuntu1604, ubuntu2204_two_gpus, ubuntu2204_mismatch, wsl2, centos7, laptop, arch,
+             ubuntu2404_blackwell, ubuntu2204_pascal_cuda13, gpu_container,
+             build_container)
 
 
 # -- writing ---------------------------------------------------------------------------------------------------
+
+
+GLIBC = {
+    # The glibc of each scenario's release (the libc6 package of Debian and Ubuntu, glibc of CentOS), which its
+    # Python names through confstr(CS_GNU_LIBC_VERSION) as "glibc X.Y". The Arch host's is left unrecorded.
+    "ubuntu1404-upstart-lightdm": "2.19", "ubuntu1604-gtx-nouveau": "2.23", "ubuntu2204-two-gpus-cuda118": "2.35",
+    "ubuntu2204-driver-mismatch": "2.35", "wsl2-ubuntu2204": "2.35", "centos7-no-avx": "2.17",
+    "laptop-hybrid-secureboot": "2.35", "ubuntu2404-rtx5090-nouveau": "2.39", "ubuntu2204-gtx1080ti-cuda13": "2.35",
+    "docker-gpu-l4-ubuntu2204": "2.35", "docker-build-debian12-nogpu": "2.36",
+}
+
+
+def python_record(scenario: Scenario) -> dict[str, Any]:
+    """python.json of the scenario: its Python, with the C library it runs on where GLIBC names one."""
+    glibc = GLIBC.get(scenario.name)
+    return {**scenario.python, "libc": f"glibc {glibc}"} if glibc else dict(scenario.python)
+
+
+def libc_expected(scenario: Scenario) -> dict[str, Any]:
+    glibc = GLIBC.get(scenario.name)
+    return {"libc.family": "glibc", "libc.version": glibc} if glibc else {}
 
 
 def recording(scenario: Scenario) -> Recording:
@@ -774,7 +1180,7 @@ def recording(scenario: Scenario) -> Recording:
                   for c in scenario.commands},
         nvml=scenario.nvml,
         env=scenario.env,
-        python=PythonInfo(**scenario.python),
+        python=PythonInfo(**python_record(scenario)),
     )
 
 
@@ -785,7 +1191,7 @@ def write(scenario: Scenario, root: Path = ROOT) -> Path:
     if folder.exists():
         shutil.rmtree(folder)
     write_recording(recording(scenario), str(folder), note=scenario.note, created=CREATED)
-    _dump(folder / EXPECTED_FACTS, {**base_expected(), **scenario.expected})
+    _dump(folder / EXPECTED_FACTS, {**base_expected(), **libc_expected(scenario), **scenario.expected})
     return folder
 
 

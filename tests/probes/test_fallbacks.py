@@ -76,7 +76,8 @@ def test_driver_version_from_sys_module_and_cuda_max_from_nvidia_smi(make_host):
                      commands=[cmd(["nvidia-smi"], 0, SMI_OK)],
                      nvml={"driver_version": "535.183.01", "devices": []})
     found = driver.probe(host, {})
-    assert found["driver.version"] == "535.183.01" and found["driver.open_kernel_module"] is None
+    # no /proc/driver/nvidia/version: the module's taint flags (POE: P, a proprietary licence) tell the flavour
+    assert found["driver.version"] == "535.183.01" and found["driver.open_kernel_module"] is False
     assert found["driver.cuda_max"] == "12.2" and found["driver.loaded"] is True
 
 

@@ -11,6 +11,8 @@ H100_FACTS = {
     "gpu.count": 1, "gpu.names": ["NVIDIA H100 80GB HBM3"], "gpu.pci_ids": ["10de:2330"],
     "gpu.uuids": ["GPU-c8a18bfd-e4b1-ed51-a742-b00675a77712"], "gpu.compute_capabilities": ["9.0"],
     "gpu.memory_total_mib": [81559], "gpu.memory_used_mib": [480], "gpu.processes": [], "gpu.display_active": False,
+    # 10de:2330 is GH100 (pci.ids: "GH100 [H100 SXM5 80GB]"); the capture carries no pci.ids, setupkit's table does
+    "gpu.chips": ["GH100"], "gpu.architectures": ["hopper"], "gpu.kernel_modules": ["either"],
     "driver.loaded": True, "driver.version": "580.159.04", "driver.userspace_version": "580.159.04",
     "driver.open_kernel_module": True, "driver.nvml_error": None, "driver.cuda_max": "13.0",
     "nouveau.loaded": False, "nouveau.blacklisted": False,

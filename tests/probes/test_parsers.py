@@ -195,8 +195,12 @@ def test_facts_from_nvml_degrade_per_field():
                                   "display_active": None, "processes": None, "pci_bus_id": "00000000:00:04.0"}],
                                 {"0000:00:04.0": "1eb8"})
     assert facts["gpu.pci_ids"] == ["10de:1eb8"] and facts["gpu.memory_total_mib"] == [None]
-    assert facts["gpu.compute_capabilities"] == [None] and facts["gpu.display_active"] is None
+    # NVML gave no compute capability: the PCI id's chip (1eb8: TU104, Turing) tells it
+    assert facts["gpu.compute_capabilities"] == ["7.5"] and facts["gpu.display_active"] is None
     assert facts["gpu.processes"] == []
+    unknown = gpu.facts_from_nvml([{"index": 0, "name": "Tesla T4", "compute_capability": None,
+                                    "pci_bus_id": "00000000:00:04.0"}], {"0000:00:04.0": "ffff"})
+    assert unknown["gpu.compute_capabilities"] == [None] and unknown["gpu.architectures"] == [None]
 
 
 # -- driver ------------------------------------------------------------------------------------------------------
