@@ -1,16 +1,15 @@
 """Probe: the distribution (os.*).
 
 By hand: ``cat /etc/os-release`` (or /usr/lib/os-release), ``cat /etc/lsb-release``, ``cat /etc/redhat-release``,
-``cat /etc/debian_version``. The files are parsed with python-distro's own static parsers, fed text read
-through the host source, so that a snapshot parses exactly as the live machine does.
+``cat /etc/debian_version``. The files are parsed as python-distro parses them (its two static parsers, copied
+below), fed text read through the host source, so that a snapshot parses exactly as the live machine does.
 """
 
 from __future__ import annotations
 
 import io
 import re
-
-import distro
+import shlex
 
 from setupkit.facts import Facts
 from setupkit.host.base import Host
@@ -28,6 +27,12 @@ FAMILIES = {
     "arch": "arch", "manjaro": "arch",
 }
 
+# python-distro 1.9.0 (Apache-2.0), distro.py: the reversed pattern of a "<name> release <version> (<codename>)"
+# line. Copied with its two parsers rather than imported: importing distro loads logging and argparse, a
+# twentieth of `setupkit doctor`'s time (benchmarks/doctor_speed.py).
+_DISTRO_RELEASE_REVERSED = re.compile(r"(?:[^)]*\)(.*)\()? *(?:STL )?([\d.+\-a-z]*\d) *(?:esaeler *)?(.+)")
+_VERSION_CODENAME = re.compile(r"\((\D+)\)|,\s*(\D+)")
+
 _DEBIAN_MAJOR = re.compile(r"([0-9]{1,4})(?:\.|$)")
 
 # First word of a /etc/redhat-release name -> os-release ID.
@@ -37,23 +42,46 @@ _RELEASE_NAME_IDS = {"red": "rhel", "centos": "centos", "fedora": "fedora", "roc
 def parse_os_release(text: str | None) -> dict[str, str]:
     """KEY=value lines of os-release (or lsb-release) -> {lower-case key: value}; {} when empty or malformed.
 
-    This is distro.LinuxDistribution's static parser (shell quoting, comments, CRLF); we give it text rather
-    than letting it open /etc itself.
+    This is python-distro's ``LinuxDistribution._parse_os_release_content`` (shell quoting, comments, CRLF), given
+    text rather than opening /etc itself.
     """
     if not isinstance(text, str) or not text or len(text) > MAX_RELEASE_FILE:
         return {}
+    lexer = shlex.shlex(io.StringIO(text), posix=True)
+    lexer.whitespace_split = True
     try:
-        return distro.LinuxDistribution._parse_os_release_content(io.StringIO(text))
+        tokens = list(lexer)
     except ValueError:  # shlex: "No closing quotation"
         return {}
+    # After the shell-like parsing, a token is an assignment var=value or a word os-release does not allow.
+    props = {key.lower(): value for key, _, value in (token.partition("=") for token in tokens if "=" in token)}
+    if "version" in props:
+        match = _VERSION_CODENAME.search(props["version"])
+        if match:
+            props["codename"] = props["release_codename"] = match.group(1) or match.group(2)
+    if "version_codename" in props:
+        props["codename"] = props["version_codename"]
+    elif "ubuntu_codename" in props:  # older Ubuntus' name for it
+        props["codename"] = props["ubuntu_codename"]
+    return props
 
 
 def parse_distro_release(text: str | None) -> dict[str, str]:
-    """The first line of /etc/redhat-release -> {name, version_id, codename} (distro's static parser)."""
+    """The first line of /etc/redhat-release -> {name, version_id, codename} (python-distro's
+    ``_parse_distro_release_content``)."""
     lines = clean_lines(text)
     if not lines:
         return {}
-    return distro.LinuxDistribution._parse_distro_release_content(lines[0])
+    line = lines[0]
+    matches = _DISTRO_RELEASE_REVERSED.match(line.strip()[::-1])
+    if not matches:
+        return {"name": line.strip()} if line else {}
+    info = {"name": matches.group(3)[::-1]}
+    if matches.group(2):
+        info["version_id"] = matches.group(2)[::-1]
+    if matches.group(1):
+        info["codename"] = matches.group(1)[::-1]
+    return info
 
 
 def os_family(os_id: str | None, id_like: str | None) -> str | None:
