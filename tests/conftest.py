@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.processes import alive
 from tests.helpers.scenarios import H100, REPO, snapshot_facts, snapshot_path
 
 
@@ -59,19 +60,6 @@ def run_setupkit():
     return run
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0): read its state.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.fixture
 def wait_gone():
     """wait_gone(pid, within=5.0) -> True once the process is gone (or a zombie)."""
@@ -79,7 +67,7 @@ def wait_gone():
     def wait(pid: int, within: float = 5.0) -> bool:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not alive(pid):
                 return True
             time.sleep(0.05)
         return False

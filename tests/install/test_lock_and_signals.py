@@ -31,6 +31,7 @@ from setupkit.install.executor import Paths, execute
 from setupkit.install.model import Plan, Step
 from setupkit.install.runner import SubprocessStepRunner
 from tests.helpers.install import RecordingRunner, plan_for
+from tests.helpers.processes import alive
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="setupkit install runs as root; these tests do too")
 
@@ -280,7 +281,7 @@ def test_a_command_past_its_timeout_is_stopped_and_fails_its_step(paths, tmp_pat
     message = caught.value.message
     assert caught.value.exit_code == exitcodes.ACTION_FAILED
     assert "step packages" in message and "timed out after 1s" in message and paths.log in message
-    assert not _alive(int(pid_file.read_text()))
+    assert not alive(int(pid_file.read_text()))
     log = Path(paths.log).read_text()
     assert "[timed out after 1s]" in log
     assert ("(interactive: its output goes to the terminal" in log) == interactive
@@ -292,14 +293,6 @@ def test_a_missing_program_fails_its_step_naming_it(paths):
 
 
 # -- interruptions -----------------------------------------------------------------------------------------------
-
-def _alive(pid: int) -> bool:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return fields[0] != "Z"
-
 
 def test_an_interruption_during_a_step_is_logged_and_the_state_kept(paths):
     class Interrupted(RecordingRunner):
@@ -403,7 +396,7 @@ def test_a_signal_midway_through_apt_stops_it_after_its_grace_keeps_the_state_an
     assert f"setupkit: {line}" in err, err
     assert err.splitlines()[-1].startswith("setupkit: interrupted (")
     assert line in _log_text(places) and "letting `apt-get install -y foo` finish (up to 1 s)" in _log_text(places)
-    assert not _alive(apt_pid)
+    assert not alive(apt_pid)
     assert _lock_is_free(places)
     assert set(json.loads(Path(places["SETUPKIT_INSTALL_STATE"]).read_text())["done"]) == {"prepare"}
 
@@ -441,7 +434,7 @@ def test_a_second_interruption_stops_the_command_at_once(driver, places, tmp_pat
     assert time.monotonic() - started < 8
     assert proc.returncode == exitcodes.INTERRUPTED, err
     assert "stopped midway" in _log_text(places)
-    assert not _alive(int(pid_file.read_text())) and _lock_is_free(places)
+    assert not alive(int(pid_file.read_text())) and _lock_is_free(places)
 
 
 def test_a_log_that_cannot_be_written_fails_the_step_once_its_command_ended(driver, places, tmp_path):

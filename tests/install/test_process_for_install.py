@@ -13,13 +13,7 @@ import time
 from pathlib import Path
 
 from setupkit import process
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+from tests.helpers.processes import alive
 
 
 def _wait_for(path: Path, within: float = 20) -> None:
@@ -63,7 +57,7 @@ def test_run_attached_stops_the_program_at_its_timeout(tmp_path):
     done = process.run_attached(["sh", "-c", f'echo $$ > "{pid_file}"; exec sleep 30'], timeout=0.5)
     assert time.monotonic() - started < 5
     assert done.timed_out and "timed out after 0.5s" in done.stderr
-    assert not _alive(int(pid_file.read_text()))
+    assert not alive(int(pid_file.read_text()))
 
 
 def test_run_attached_refuses_what_is_not_installed():
@@ -79,7 +73,7 @@ def test_run_attached_stops_the_program_when_interrupted(tmp_path):
     child.send_signal(signal.SIGTERM)
     out, err = child.communicate(timeout=20)
     assert child.returncode == 130, err
-    assert not _alive(int(pid_file.read_text()))
+    assert not alive(int(pid_file.read_text()))
 
 
 def test_an_interrupted_command_let_finish_says_so_and_its_wait_is_announced(tmp_path):
