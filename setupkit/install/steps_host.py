@@ -5,7 +5,7 @@ system's, nor where no GPU is visible (Context.host_side_reason)."""
 from __future__ import annotations
 
 from setupkit import versions
-from setupkit.install import tensorflow_pick
+from setupkit.install import rhel, tensorflow_pick
 from setupkit.install.context import Context
 from setupkit.install.model import DONE, SKIP, TODO, FileWrite, Step
 from setupkit.knowledge.tensorflow import pip_minimum
@@ -78,10 +78,7 @@ def _driver_now(ctx: Context) -> str:
 def _driver_commands(ctx: Context, branch: int, open_modules: bool) -> list[list[str]]:
     distro = ctx.distro
     if distro.family == "rhel":
-        if distro.package_manager == "yum":  # EL7: no dnf modules; the repository's newest driver, DKMS built
-            return [["yum", "install", "-y", "nvidia-driver-latest-dkms"]]
-        stream = f"{branch}-open" if open_modules else f"{branch}-dkms"
-        return [["dnf", "module", "install", "-y", f"nvidia-driver:{stream}"]]
+        return rhel.driver_commands(distro, branch, open_modules)
     if not distro.is_ubuntu:  # Debian: NVIDIA's repository, pinned to the branch (install.md section 3)
         kernel = "nvidia-kernel-open-dkms" if open_modules else "nvidia-kernel-dkms"
         return [distro.install(f"nvidia-driver-pinning-{branch}"), distro.install("nvidia-driver", kernel)]
@@ -109,10 +106,7 @@ def headers_step(ctx: Context, driver: Step) -> Step:
 
 def _headers_commands(ctx: Context, release: str | None) -> list[list[str]]:
     if ctx.distro.family == "rhel":
-        if release is None:
-            return [["sh", "-c", f"{ctx.distro.package_manager} install -y kernel-devel-$(uname -r) "
-                                 f"kernel-headers-$(uname -r)"]]
-        return [ctx.distro.install(f"kernel-devel-{release}", f"kernel-headers-{release}")]
+        return rhel.headers_commands(ctx.distro, release)
     if release is None:
         return [["apt-get", "update"], ["sh", "-c", "apt-get install -y linux-headers-$(uname -r)"]]
     return [["apt-get", "update"], ctx.distro.install(f"linux-headers-{release}")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from setupkit import versions
-from setupkit.install import runfile, tensorflow_pick
+from setupkit.install import rhel, runfile, tensorflow_pick
 from setupkit.install.context import Context
 from setupkit.install.model import DONE, SKIP, TODO, FileWrite, Step
 from setupkit.knowledge import cuda
@@ -36,9 +36,7 @@ def repo_step(ctx: Context, users: list[Step]) -> Step:
 def _repo_commands(ctx: Context) -> list[list[str]]:
     distro, url = ctx.distro, repo_url(ctx)
     if distro.family == "rhel":
-        slug = distro.repo_slug()
-        add = ["yum-config-manager"] if distro.package_manager == "yum" else ["dnf", "config-manager"]
-        return [add + ["--add-repo", f"{url}/cuda-{slug}.repo"]]
+        return rhel.repo_commands(distro, url)
     if distro.legacy_apt_key:
         return [["apt-key", "adv", "--fetch-keys", f"{url}/{LEGACY_KEY}"], ["apt-get", "update"]]
     keyring = f"/tmp/{KEYRING}"
