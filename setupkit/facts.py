@@ -70,6 +70,8 @@ FACTS: dict[str, str] = {
     "nouveau.blacklisted": "a modprobe.d file or the kernel command line blacklists nouveau",
     # -- CUDA and cuDNN --------------------------------------------------------------------------------------
     "cuda.toolkit_version": "CUDA toolkit version X.Y (version.json, version.txt, then nvcc --version)",
+    "cuda.toolkit_release": "the CUDA toolkit's release in full, as its version.json or version.txt states it "
+    "(13.0.2 is 13.0 Update 2, 10.1.243); null when only nvcc --version's X.Y is known",
     "cuda.toolkit_path": "the /usr/local/cuda link's target, else the newest /usr/local/cuda-X.Y",
     "cuda.toolkits": "every CUDA toolkit version installed under /usr/local",
     "cuda.pip_runtime_version": "CUDA runtime from pip's nvidia-cuda-runtime(-cuXX) package, X.Y",
@@ -135,6 +137,19 @@ FACTS: dict[str, str] = {
     "python.headers": "Python.h is in python.include (python3-dev installed); null when the folder is unknown",
     "python.ensurepip": "python.executable has ensurepip, so `python -m venv` can put pip in a venv (Debian ships "
     "it apart, in python3-venv)",
+    # -- PyTorch, JAX and the NVIDIA CUDA wheels, from package metadata (no import) ------------------------------
+    "torch.version": "installed PyTorch (the torch distribution), as its metadata says: 2.13.0+cu130, 2.8.0",
+    "torch.build": "cuda | cpu | rocm | xpu | other: what that wheel was built for, by its local version tag "
+    "(+cu130, +cpu, +rocm6.4, +xpu; other: a source build's +git...); PyPI's untagged Linux wheels are cuda builds",
+    "torch.cuda_version": "the CUDA X.Y that PyTorch wheel was built for: its tag (+cu130: 13.0), else (PyPI's "
+    "wheel) the nvidia-cuda-runtime(-cu12) wheel of the CUDA release that release requires; null for a non-CUDA build",
+    "jax.version": "installed JAX (the jax distribution)",
+    "jax.cuda_plugin": "JAX's CUDA plugins installed, {name: version} (jax-cuda12-plugin, jax-cuda13-plugin); {} "
+    "when none: JAX runs on the CPU only",
+    "jax.cuda_version": "the CUDA that plugin runs: X.Y of the nvidia-cuda-runtime wheel of its major release, else "
+    "that major release as X.0 (jax[cuda13-local] uses the system's); null without a plugin",
+    "python.cuda_wheels": "every NVIDIA CUDA library wheel installed, {name: version} (nvidia-cudnn-cu12, "
+    "nvidia-cuda-runtime ...): the -cuXX suffix, or for CUDA 13's suffix-free wheels the version, tells its CUDA",
 }
 
 

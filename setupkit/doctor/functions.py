@@ -12,8 +12,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from setupkit import bounded, versions
-from setupkit.knowledge import cuda, driver_branches, gpus, tensorflow, tensorflow_wheels
-from setupkit.knowledge.libraries import provided_by  # shared with the install planner
+from setupkit.knowledge import (
+    cuda,
+    distributions,
+    driver_branches,
+    framework_wheels,
+    gpus,
+    tensorflow,
+    tensorflow_wheels,
+)
+from setupkit.knowledge.libraries import CPU_ONLY_PACKAGES, gpu_code_gaps, provided_by  # shared with the planner
 
 HIDE_ALL = {"", "-1", "none", "void", "nodevfiles"}
 """CUDA_VISIBLE_DEVICES values that hide every GPU (the empty string, -1 and the NVIDIA container words)."""
@@ -146,6 +154,17 @@ def tensorflow_build_row(tf_version: Any) -> Mapping[str, Any] | None:
     return None if build is None else build.columns()
 
 
+def tensorflow_gpu_gaps(tf_version: Any, package: Any, names: Any, compute_capabilities: Any,
+                        architectures: Any) -> list[str] | None:
+    """The GPUs the installed TensorFlow's official wheels carry no code of their architecture for, one text a
+    GPU; [] when they serve all (or the distribution is CPU-only); None when that cannot be told."""
+    if package in CPU_ONLY_PACKAGES:
+        return []
+    build = tensorflow.tested_build(tf_version)
+    found = gpus.gpus_of(names, compute_capabilities, architectures)
+    return None if build is None or found is None else gpu_code_gaps(build, found)
+
+
 def cuda_driver_row(cuda_version: Any) -> Mapping[str, Any]:
     return {"driver": cuda.min_driver_for_cuda(cuda_version)}
 
@@ -172,6 +191,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "wheel_glibc_floor": (tensorflow_wheels.wheel_glibc_floor, 2, 2),
     "wheel_pip_floor": (tensorflow_wheels.wheel_pip_floor, 2, 2),
     "wheel_tags": (tensorflow_wheels.wheel_tags, 2, 2),
+    "end_of_life_reason": (distributions.end_of_life_reason, 2, 2),
     "driver_branch_ended": (driver_branches.branch_ended, 1, 1),
     "driver_branch_end_of_life": (driver_branches.branch_end_of_life, 1, 1),
     "newest_long_term_branch": (driver_branches.newest_long_term_branch, 0, 0),
@@ -179,6 +199,14 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "toolkit_gpu_gaps": (gpus.toolkit_gpu_gaps, 4, 4),
     "toolkit_dropped_gpus": (gpus.toolkit_dropped_gpus, 4, 4),
     "cuda_for_gpus": (gpus.cuda_for_gpus, 3, 4),
+    "cuda_wheel_majors": (framework_wheels.cuda_wheel_majors, 1, 1),
+    "cudnn_wheel_majors": (framework_wheels.cudnn_wheel_majors, 1, 1),
+    "clashing_cuda_wheels": (framework_wheels.clashing_cuda_wheels, 1, 1),
+    "torch_gpu_gaps": (framework_wheels.torch_gpu_gaps, 4, 5),
+    "torch_ptx_gpus": (framework_wheels.torch_ptx_gpus, 4, 5),
+    "torch_arch_list": (framework_wheels.torch_arch_list, 2, 2),
+    "torch_variant_for": (framework_wheels.torch_variant_for, 2, 5),
+    "tensorflow_gpu_gaps": (tensorflow_gpu_gaps, 5, 5),
 }
 
 LOOKUPS: dict[str, Callable[[Any], Mapping[str, Any] | None]] = {

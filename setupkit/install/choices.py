@@ -3,7 +3,9 @@ kernel modules, which CUDA toolkit, which TensorFlow. Pure functions of the fact
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from setupkit import versions
 from setupkit.errors import PreconditionError, UsageError
@@ -15,8 +17,11 @@ from setupkit.install.options import PlanOptions, parse_cuda_version
 from setupkit.install.runfile import runfile_cuda_version
 from setupkit.install.tensorflow_pick import driver_left, pick_tensorflow, why_no_tensorflow
 from setupkit.knowledge import cuda, distributions, gpus
+from setupkit.knowledge.libraries import gpu_code_gaps
 from setupkit.knowledge.tensorflow import TensorFlowBuild, tensorflow_builds
 from setupkit.versions import CudaVersion
+
+_RUNFILE_RELEASE = re.compile(r"cuda_(\d{1,3}\.\d{1,3}\.\d{1,4})_", re.ASCII)
 
 
 @dataclass
@@ -99,8 +104,47 @@ def choose(facts: Facts, distro: Distro, options: PlanOptions, wsl: bool) -> Sta
                                          ceiling=ceiling, cc=cc, system_cuda=wanted)
     if choices.tensorflow is None:
         choices.tensorflow_reason = why_no_tensorflow(facts, gpu=True, ceiling=ceiling)
+    else:
+        choices.warnings += gpu_code_warnings(choices.tensorflow, needs)
     choices.toolkit = wanted or _default_toolkit(facts, choices, ceiling, needs)
+    choices.warnings += _update_driver_warnings(facts, options, choices, wsl)
     return choices
+
+
+def gpu_code_warnings(build: TensorFlowBuild, needs: GpuNeeds) -> list[str]:
+    """What a plan says when the TensorFlow it installs carries no code of a GPU's architecture (the RTX 5090 and
+    the B200 under TensorFlow 2.18 to 2.21, built with CUDA 12.5 up to compute_90 PTX): it is the newest there is,
+    so it is planned, but not as if it ran there."""
+    gaps = gpu_code_gaps(build, needs.gpus)
+    if not gaps:
+        return []
+    return [f"TensorFlow {build.version}'s wheels are built with CUDA {build.cuda} for {', '.join(build.gpu_code)} "
+            f"and carry no code for this GPU's architecture ({'; '.join(gaps)}): the first start compiles the PTX "
+            f"for many minutes, and on Blackwell users report CUDA_ERROR_INVALID_PTX and XLA's \"PTX version 8.5 "
+            f"does not support target 'sm_120'\" (tensorflow/tensorflow#89272, #111958); no TensorFlow on PyPI "
+            f"ships Blackwell code yet: build TensorFlow for this GPU (setupkit build-tf --cuda, CUDA 12.8 or newer) "
+            f"or use NVIDIA's NGC TensorFlow container"]
+
+
+def _update_driver_warnings(facts: Facts, options: PlanOptions, choices: StackChoice, wsl: bool) -> list[str]:
+    """A CUDA runfile of an update whose minimum driver is above its release's (cuda_13.0.2: 580.95.05, where
+    13.0 GA needs 580.65.06) on a driver the plan keeps below it: Table 3's row of the update, not of the GA."""
+    if not options.cuda_runfile or not choices.keep_driver or wsl:
+        return []
+    update = _runfile_update(options.cuda_runfile)
+    driver = facts.get("driver.version")
+    need = cuda.min_driver_for_cuda(update) if update else None
+    if need is None or driver is None or versions.at_least(driver, need):
+        return []
+    return [f"CUDA {update} (the runfile) names driver {need} or newer; the driver kept here is {driver}: its "
+            f"programs run through minor-version compatibility only; update the driver within branch "
+            f"{choices.branch} to {need} or newer"]
+
+
+def _runfile_update(path: str) -> str | None:
+    """ "13.0.2" from NVIDIA's runfile name cuda_13.0.2_580.95.05_linux.run; None when it names no X.Y.Z."""
+    match = _RUNFILE_RELEASE.match(Path(path).name)
+    return match.group(1) if match else None
 
 
 def _check_release_cap(distro: Distro, wanted: CudaVersion | None) -> None:
@@ -143,6 +187,7 @@ def _choose_driver(choices: StackChoice, facts: Facts, distro: Distro, options: 
     last = needs.last_branch
     if options.driver_branch is not None:
         branch = _requested_branch(options.driver_branch)
+        _refuse_unpublished_branch(branch, distro)
         if last and branch > last:
             limiting = needs.limiting(last)
             cc = gpus.compute_capability_text(limiting.compute_capability) \
@@ -163,6 +208,16 @@ def _choose_driver(choices: StackChoice, facts: Facts, distro: Distro, options: 
     else:
         choices.driver_cuda_max = cuda.cuda_max_for_branch(branch)
         choices.open_modules = _open_modules(branch, needs, choices.warnings)
+
+
+def _refuse_unpublished_branch(branch: int, distro: Distro) -> None:
+    """An end-of-life release gets no newer driver packages: a branch past its last one would fail to install
+    ("Unable to locate package nvidia-580" on Ubuntu 16.04), so it is refused before anything runs."""
+    eol = distro.end_of_life
+    if eol is not None and eol.branch is not None and branch > eol.branch:
+        raise PreconditionError(f"driver branch {branch} was never published for {distro.pretty_name}: its last "
+                                f"branch is {eol.branch} ({eol.source})",
+                                hint=f"pass --driver-branch {eol.branch}, or upgrade the distribution")
 
 
 def _requested_branch(branch: int) -> int:

@@ -1,8 +1,9 @@
 """The distribution a plan is for: its package manager, NVIDIA's repository name for it, its end of life and
 the newest CUDA and driver branch NVIDIA published for it.
 
-Supported: the Debian family (Ubuntu, Debian: apt) and the RHEL family (RHEL, CentOS, Rocky, Alma, Fedora:
-dnf, yum on EL7). Anything else is refused: guessing package names on an unknown system is how hosts break.
+Supported: the Debian family (Ubuntu, Debian: apt) and the releases of the RHEL family (RHEL, CentOS, Rocky,
+Alma, Oracle Linux, Fedora) that NVIDIA publishes a driver repository for (knowledge/rpm_releases.yaml: dnf, yum
+on EL7). Anything else is refused: guessing package names on an unknown system is how hosts break.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 from setupkit import versions
 from setupkit.errors import PreconditionError
 from setupkit.facts import Facts
-from setupkit.knowledge import distributions
+from setupkit.knowledge import distributions, rpm_releases
 from setupkit.knowledge.distributions import EndOfLife
+from setupkit.knowledge.rpm_releases import RpmRelease
 from setupkit.versions import CudaVersion
 
 # os-release's VERSION_ID of a supported release: "24.04", "12", "7", "9.4". It names NVIDIA's repository
@@ -47,13 +49,19 @@ class Distro:
         """apt-get (Debian family), yum on EL7, dnf elsewhere in the RHEL family."""
         if self.family == "debian":
             return "apt-get"
-        return "yum" if self.id != "fedora" and self.major == "7" else "dnf"
+        return "yum" if self.rpm.manager == "yum" else "dnf"
+
+    @property
+    def rpm(self) -> RpmRelease:
+        """How NVIDIA's repository installs the driver on this RHEL-family or Fedora release (distro_of refuses
+        the releases it has none for)."""
+        row = rpm_releases.release_of(self.id, self.version)
+        assert row is not None, f"{self.pretty_name} has no NVIDIA repository: distro_of refuses it"
+        return row
 
     @property
     def end_of_life(self) -> EndOfLife | None:
-        if self.family == "rhel" and self.id != "fedora":
-            return distributions.end_of_life("rhel", self.major)
-        return distributions.end_of_life(self.id, self.version)
+        return distributions.release_end_of_life(self.id, self.version)
 
     @property
     def cuda_max(self) -> CudaVersion | None:
@@ -66,12 +74,12 @@ class Distro:
         return eol.branch if eol and eol.branch else distributions.default_branch()
 
     def repo_slug(self, wsl: bool = False) -> str:
-        """NVIDIA's repository folder for this release: ubuntu2204, debian12, rhel9, fedora41, wsl-ubuntu."""
+        """NVIDIA's repository folder for this release: ubuntu2204, debian12, rhel9, fedora44, wsl-ubuntu."""
         if wsl:
             return "wsl-ubuntu"
         if self.family == "debian":
             return f"{self.id}{self.version.replace('.', '')}"
-        return f"fedora{self.major}" if self.id == "fedora" else f"rhel{self.major}"
+        return self.rpm.repo
 
     def install(self, *packages: str) -> list[str]:
         """The non-interactive install command for ``packages``."""
@@ -93,7 +101,14 @@ def distro_of(facts: Facts) -> Distro:
     if not _RELEASE_NUMBER.fullmatch(version):
         raise PreconditionError(f"cannot tell the release of {name} (os.version_id is unknown or not a release "
                                 f"number)", hint="check VERSION_ID in /etc/os-release")
-    return Distro(family=family, id=os_id or family, version=version, pretty_name=name)
+    distro = Distro(family=family, id=os_id or family, version=version, pretty_name=name)
+    if family == "rhel" and rpm_releases.release_of(distro.id, version) is None:
+        raise PreconditionError(
+            f"NVIDIA publishes no driver repository that setupkit knows for {name}; setupkit install plans "
+            f"{rpm_releases.supported()}",
+            hint="upgrade to a release NVIDIA's Driver Installation Guide lists, or install the driver with your "
+                 "distribution's own tools")
+    return distro
 
 
 def _text(value: object) -> str:

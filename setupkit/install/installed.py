@@ -75,7 +75,7 @@ def keep_working_tensorflow(choices: StackChoice, facts: Facts, options: PlanOpt
     if not kept.pip_brings_cuda:
         choices.toolkit = wanted or kept.cuda
     driver = f" on a driver serving CUDA up to {choices.driver_cuda_max}" if choices.driver_cuda_max else ""
-    note = f" and runs here (its CUDA {kept.cuda} and cuDNN {kept.cudnn} are in place{driver}): kept"
+    note = f": its CUDA {kept.cuda} and cuDNN {kept.cudnn} are in place{driver}, so it is kept"
     if newest is not None and not versions.same_release(newest.version, kept.version):
         note += f"; --upgrade-tensorflow installs {newest.version}"
     return note

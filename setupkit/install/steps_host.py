@@ -78,14 +78,16 @@ def _driver_now(ctx: Context) -> str:
 def _driver_commands(ctx: Context, branch: int, open_modules: bool) -> list[list[str]]:
     distro = ctx.distro
     if distro.family == "rhel":
-        return rhel.driver_commands(distro, branch, open_modules)
+        return rhel.driver_commands(distro, branch, open_modules, desktop=bool(ctx.fact("display.manager")))
     if not distro.is_ubuntu:  # Debian: NVIDIA's repository, pinned to the branch (install.md section 3)
         kernel = "nvidia-kernel-open-dkms" if open_modules else "nvidia-kernel-dkms"
         return [distro.install(f"nvidia-driver-pinning-{branch}"), distro.install("nvidia-driver", kernel)]
     if not versions.at_least(distro.version, "18.04"):
         # Before 18.04 the packages were named nvidia-<branch> (nvidia-352 on 14.04) and newer branches came
-        # from the graphics-drivers PPA.
-        return [["add-apt-repository", "-y", "ppa:graphics-drivers/ppa"], ["apt-get", "update"],
+        # from the graphics-drivers PPA. add-apt-repository comes with software-properties-common, which minimal
+        # and container images lack; apt-get update first, so that a fresh system's empty lists can find it.
+        return [["apt-get", "update"], distro.install("software-properties-common"),
+                ["add-apt-repository", "-y", "ppa:graphics-drivers/ppa"], ["apt-get", "update"],
                 distro.install(f"nvidia-{branch}")]
     return [distro.install(f"nvidia-driver-{branch}{'-open' if open_modules else ''}")]
 
@@ -101,7 +103,10 @@ def headers_step(ctx: Context, driver: Step) -> Step:
         return step.mark(DONE, f"headers for {release} are installed (/lib/modules/{release}/build)")
     if driver.status != TODO:
         return step.mark(SKIP, "the driver is not being installed: no kernel module to build")
-    return step.mark(TODO, "DKMS builds the driver's kernel module against these headers")
+    why = "DKMS builds the driver's kernel module against these headers"
+    if ctx.distro.family == "rhel":
+        why = rhel.headers_reason(ctx.distro, release, why)
+    return step.mark(TODO, why)
 
 
 def _headers_commands(ctx: Context, release: str | None) -> list[list[str]]:

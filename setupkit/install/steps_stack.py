@@ -3,47 +3,117 @@ cuDNN where TensorFlow needs a system one, TensorFlow itself, and doctor's verdi
 
 from __future__ import annotations
 
+import re
 import sys
 
 from setupkit import versions
 from setupkit.install import rhel, runfile, tensorflow_pick
 from setupkit.install.context import Context
 from setupkit.install.model import DONE, SKIP, TODO, FileWrite, Step
-from setupkit.knowledge import cuda
+from setupkit.knowledge import cuda, cudnn_packages, distributions
+from setupkit.knowledge.cudnn_packages import CudnnPackage
 from setupkit.knowledge.tensorflow import TensorFlowBuild
 from setupkit.versions import CudaVersion
 
 REPOS = "https://developer.download.nvidia.com/compute/cuda/repos"
-KEYRING = "cuda-keyring_1.1-1_all.deb"  # install.md section 3
 LEGACY_KEY = "7fa2af80.pub"  # the signing key of the repositories that never got the 2022 cuda-keyring
+CONTRIB_LIST = "/etc/apt/sources.list.d/debian-contrib.list"
+ML_LIST = "/etc/apt/sources.list.d/nvidia-ml.list"
+# os-release's VERSION_CODENAME goes into a sources line: a plain word or nothing.
+_CODENAME = re.compile(r"[a-z]{2,20}")
 
 
 def repo_url(ctx: Context) -> str:
     return f"{REPOS}/{ctx.distro.repo_slug(ctx.wsl)}/x86_64"
 
 
+def keyring_name(ctx: Context) -> str:
+    """The cuda-keyring package of this release's repository (ubuntu1604 has only 1.0-1; wsl-ubuntu the usual)."""
+    distro = ctx.distro
+    return distributions.default_keyring() if ctx.wsl else distributions.cuda_keyring(distro.id, distro.version)
+
+
 def repo_step(ctx: Context, users: list[Step]) -> Step:
-    """NVIDIA's package repository, added only when a later step installs from it."""
-    step = Step("cuda-repo", "Add NVIDIA's CUDA package repository", commands=_repo_commands(ctx))
-    if ctx.distro.legacy_apt_key:
-        step.files = [FileWrite("/etc/apt/sources.list.d/cuda.list", f"deb {repo_url(ctx)} /\n")]
+    """NVIDIA's package repository, added only when a later step installs from it; with the machine-learning
+    repository beside it when the cuDNN to install comes from there."""
+    machine_learning = _machine_learning_needed(ctx, users)
+    step = Step("cuda-repo", "Add NVIDIA's CUDA package repository", commands=_repo_commands(ctx, machine_learning),
+                files=_repo_files(ctx, machine_learning))
     needed_by = [s.id for s in users if s.status == TODO]
     if not needed_by:
         return step.mark(SKIP, "nothing left to install from NVIDIA's repository")
     return step.mark(TODO, f"needed by {', '.join(needed_by)}")
 
 
-def _repo_commands(ctx: Context) -> list[list[str]]:
+def _machine_learning_needed(ctx: Context, users: list[Step]) -> bool:
+    if ctx.distro.family != "debian" or not any(s.id == "cudnn" and s.status == TODO for s in users):
+        return False
+    package = cudnn_package(ctx)
+    return package is not None and package.repository == cudnn_packages.MACHINE_LEARNING
+
+
+def _repo_files(ctx: Context, machine_learning: bool) -> list[FileWrite]:
+    distro = ctx.distro
+    files: list[FileWrite] = []
+    if distro.family == "rhel":
+        return files
+    if distro.legacy_apt_key:
+        files.append(FileWrite("/etc/apt/sources.list.d/cuda.list", f"deb {repo_url(ctx)} /\n"))
+    codename = _codename(ctx)
+    if not distro.is_ubuntu and codename:
+        files.append(FileWrite(CONTRIB_LIST, _contrib_line(codename) + "\n"))
+    if machine_learning:
+        folder, _ = cudnn_packages.machine_learning_repo(distro.repo_slug())
+        files.append(FileWrite(ML_LIST, f"deb {folder} /\n"))
+    return files
+
+
+def _repo_commands(ctx: Context, machine_learning: bool) -> list[list[str]]:
     distro, url = ctx.distro, repo_url(ctx)
     if distro.family == "rhel":
         return rhel.repo_commands(distro, url)
+    eol = distro.end_of_life
+    # wget fetches the keyring over https, which needs ca-certificates: both are missing from slim container
+    # images (debian:12-slim, ubuntu:22.04), whose package lists are empty until apt-get update.
+    fetchers = ["ca-certificates", "wget"]
+    if eol is not None and eol.apt_https_transport:  # apt before 1.5 (14.04, 16.04) cannot read https without it
+        fetchers.append("apt-transport-https")
+    commands: list[list[str]] = [["apt-get", "update"], distro.install(*fetchers)]
     if distro.legacy_apt_key:
-        return [["apt-key", "adv", "--fetch-keys", f"{url}/{LEGACY_KEY}"], ["apt-get", "update"]]
-    keyring = f"/tmp/{KEYRING}"
-    commands = [["wget", "-q", "-O", keyring, f"{url}/{KEYRING}"], ["dpkg", "-i", keyring]]
-    if not distro.is_ubuntu:
-        commands.append(["add-apt-repository", "-y", "contrib"])  # Debian: the repository needs contrib
+        commands += _apt_key_commands("cuda", f"{url}/{LEGACY_KEY}")
+    else:
+        keyring = f"/tmp/{keyring_name(ctx)}"
+        commands += [["wget", "-q", "-O", keyring, f"{url}/{keyring_name(ctx)}"], ["dpkg", "-i", keyring]]
+    if not distro.is_ubuntu and not _codename(ctx):
+        commands.append(_contrib_from_os_release())
+    if machine_learning:
+        commands += _apt_key_commands("nvidia-ml", cudnn_packages.machine_learning_repo(distro.repo_slug())[1])
     return commands + [["apt-get", "update"]]
+
+
+def _apt_key_commands(name: str, key_url: str) -> list[list[str]]:
+    """Trust a repository's pre-2022 signing key. wget fetches it: apt-key's own --fetch-keys needs gnupg-curl for
+    https on 14.04 and 16.04 (gpg 1.4), which those systems lack."""
+    path = f"/tmp/{name}-{LEGACY_KEY}"
+    return [["wget", "-q", "-O", path, key_url], ["apt-key", "add", path]]
+
+
+def _codename(ctx: Context) -> str | None:
+    codename = ctx.fact("os.codename")
+    return codename if isinstance(codename, str) and _CODENAME.fullmatch(codename) else None
+
+
+def _contrib_line(codename: str) -> str:
+    """Debian's contrib component, which NVIDIA's Debian repository needs (install.md section 3). Written as a list
+    file of its own: add-apt-repository comes with software-properties-common, which slim images lack and
+    Debian 13 no longer has at all."""
+    return f"deb http://deb.debian.org/debian {codename} contrib"
+
+
+def _contrib_from_os_release() -> list[str]:
+    """The contrib list file for a release whose codename was not read: os-release says it at run time."""
+    line = _contrib_line("$VERSION_CODENAME")
+    return ["sh", "-c", f'. /etc/os-release && echo "{line}" > {CONTRIB_LIST}']
 
 
 PIP_CUDA_REASON = ("TensorFlow brings its own CUDA libraries as pip wheels (tensorflow[and-cuda]); add --with-toolkit "
@@ -113,12 +183,31 @@ def cudnn_step(ctx: Context, tensorflow: Step) -> Step:
                                f"wheel (nvidia-cudnn-cuXX)")
     major = build.cudnn.split(".")[0]
     step.title = f"Install cuDNN {build.cudnn} for CUDA {build.cuda}"
-    step.commands = [ctx.distro.install(*_cudnn_packages(ctx, major))]
+    package = cudnn_package(ctx)
+    step.commands = _cudnn_commands(ctx, major, package)
     have = ctx.fact("cudnn.version")
     if versions.major(have) == int(major) and versions.at_least(have, build.cudnn):
         return step.mark(DONE, f"cuDNN {have} is installed")
+    pinned = (f"; pinned to the build for CUDA {package.cuda} ({package.version}) and held: the newest "
+              f"libcudnn{major} is built for CUDA 12" if package else "")
     return step.mark(TODO, f"TensorFlow {build.version} loads the system cuDNN {major} (libcudnn.so.{major}); "
-                           f"it was tested with {build.cudnn}")
+                           f"it was tested with {build.cudnn}{pinned}")
+
+
+def cudnn_package(ctx: Context) -> CudnnPackage | None:
+    """The exact cuDNN build of NVIDIA's apt repositories for the TensorFlow of the plan (cuDNN 7 and 8, which
+    NVIDIA builds for several CUDA releases); None for cuDNN 9, the RHEL family or a pair the table lacks."""
+    build = ctx.choices.tensorflow
+    if build is None or ctx.distro.family != "debian":
+        return None
+    major = versions.major(build.cudnn)
+    return cudnn_packages.package_for(major, build.cuda) if major is not None and major < 9 else None
+
+
+def _cudnn_commands(ctx: Context, major: str, package: CudnnPackage | None) -> list[list[str]]:
+    if package is not None:
+        return [ctx.distro.install(*package.pins()), ["apt-mark", "hold", *package.names]]
+    return [ctx.distro.install(*_cudnn_packages(ctx, major))]
 
 
 def _cudnn_packages(ctx: Context, major: str) -> list[str]:

@@ -48,6 +48,8 @@ def pick_tensorflow(facts: Facts, *, gpu: bool, driver: str | None = None, drive
     ``driver``: the Linux driver version the plan leaves (``driver_left``); ``driver_cuda``: the CUDA it serves;
     ``ceiling``: the newest system CUDA this host may have (driver and distribution); ``system_cuda``: a CUDA
     release the user asked for. A CPU plan (``gpu`` false) needs none of them."""
+    if python_2(facts.get("python.version")):
+        return None
     for build in tensorflow_builds():
         if not build.runs_on(facts.get("python.version")):
             continue
@@ -57,6 +59,14 @@ def pick_tensorflow(facts: Facts, *, gpu: bool, driver: str | None = None, drive
         if wheel is not None:
             return dataclasses.replace(build, version=wheel.version)
     return None
+
+
+def python_2(python_version: object) -> bool:
+    """Python 2, for which no plan installs TensorFlow: TensorFlow 2.1 was its last release (source.md lists 2.7
+    for 2.1.0 and older, cp27 wheels stop at 2.1.x), their CUDA 10.x has no packages for today's distributions,
+    and pip 21 and later no longer run on it."""
+    pair = versions.major_minor_pair(python_version)
+    return pair is not None and pair[0] < 3
 
 
 def _cuda_fits(build: TensorFlowBuild, driver: str | None, driver_cuda: CudaVersion | None,
@@ -126,6 +136,9 @@ def why_no_tensorflow(facts: Facts, *, gpu: bool, ceiling: CudaVersion | None = 
     python = facts.get("python.version")
     if not python:
         return "the Python version is unknown, so no TensorFlow release can be chosen"
+    if python_2(python):
+        return (f"Python {python} is Python 2, past its end of life: TensorFlow 2.1 was its last release and setupkit "
+                f"plans none for it; install Python 3.10 to 3.13 and run setupkit install from it")
     builds = [build for build in tensorflow_builds() if build.runs_on(python)]
     if not builds:
         return (f"no TensorFlow release supports Python {python} (tested range: 3.3 to 3.13): install a supported "

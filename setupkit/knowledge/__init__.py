@@ -10,6 +10,8 @@ read by one bounded loader (``loader``), turned into frozen rows and asked throu
 | ``gpu_generations.yaml`` | ``gpus`` | GPU generations: their chips, names, driver branches, kernel modules, CUDA |
 | ``nvidia_pci_ids.yaml`` | ``pci_ids`` | NVIDIA's GPUs by PCI device id, by chip (derived from pci.ids) |
 | ``distributions.yaml`` | ``distributions`` | the RHEL family, end-of-life releases and their limits |
+| ``cudnn_packages.yaml`` | ``cudnn_packages`` | the cuDNN 7/8 apt builds to pin per CUDA, and their repository |
+| ``rpm_releases.yaml`` | ``rpm_releases`` | each RHEL-family and Fedora release: NVIDIA repository, dnf, branch lock |
 | ``reference_speeds.yaml`` | ``reference_speeds`` | the smoke test model's speed on known devices |
 
 Every table names its ``sources`` and the date ``checked``. The package sits below the verbs and above the

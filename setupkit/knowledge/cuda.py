@@ -1,7 +1,8 @@
 """Each CUDA toolkit's minimum Linux driver and each CUDA major release's compatibility floor
 (``cuda_driver.yaml``), and the questions asked of them.
 
-- ``min_driver_for_cuda("12.2")`` -> "535.54.03" (an update, "12.8.1", where the table lists it apart)
+- ``min_driver_for_cuda("13.0")`` -> "580.65.06" (GA); ``min_driver_for_cuda("13.0.2")`` -> "580.95.05" (Update 2,
+  a row of its own because its driver differs; "13.0.0" and an update the table does not list read as GA)
 - ``supported_cuda_for_driver("535.54.03")`` -> CUDA 12.2 (the highest X.Y whose toolkit driver it meets)
 - ``cuda_max_for_branch(535)`` -> CUDA 12.2 (once the branch is up to date: its later point releases count)
 - ``minor_compat_driver("12.4")`` -> "525.60.13" (the lowest driver that runs any CUDA 12.x application)
@@ -25,7 +26,8 @@ TABLE = "cuda_driver"
 
 @dataclass(frozen=True)
 class ToolkitDriver:
-    """A CUDA toolkit (a release, "12.8", or an update listed apart, "12.8.1") and its minimum Linux driver."""
+    """A CUDA toolkit (a release's GA, "12.8", or an update whose driver differs, "12.8.1") and its minimum Linux
+    driver."""
 
     cuda: str
     driver: str
@@ -68,8 +70,10 @@ def cuda_drivers() -> CudaDrivers:
 
 
 def min_driver_for_cuda(cuda_version: object) -> str | None:
-    """The minimum Linux driver of CUDA toolkit ``cuda_version`` ("12.2", "12.8.1" or a CudaVersion), or None if
-    the table does not list it. An update the table does not list apart ("12.2.2") takes its release's row."""
+    """The minimum Linux driver of CUDA toolkit ``cuda_version`` ("13.0", "13.0.2" or a CudaVersion), or None if
+    the table does not list its release. X.Y (and a CudaVersion) is the release's GA; X.Y.Z is that update's own
+    row where the table has one, else the GA row (an update with the GA's driver, or a component version such as
+    nvcc's "12.4.131")."""
     text = str(cuda_version) if isinstance(cuda_version, CudaVersion) else cuda_version
     parsed = versions.parse(text)
     if parsed is None:

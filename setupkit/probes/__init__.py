@@ -25,6 +25,7 @@ def _probes():
         display,
         driver,
         environment,
+        frameworks,
         gpu,
         kernel,
         libc,
@@ -37,7 +38,7 @@ def _probes():
     )
 
     return (os_release, kernel, machine, cpu, gpu, driver, cuda, cudnn, display, secureboot, reboot, python_env,
-            libc, environment, toolchain, container_toolkit)
+            frameworks, libc, environment, toolchain, container_toolkit)
 
 
 def read_facts(snapshot: str | None = None, *, deep: DeepRequest | None = None) -> Facts:

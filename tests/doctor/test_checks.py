@@ -91,6 +91,20 @@ ON_SCENARIOS = [
     ("cuda.gpu-arch", "ubuntu2204-two-gpus-cuda118", "pass"),
     ("cuda.gpu-arch", "ubuntu2204-gtx1080ti-cuda13", "fail"),
     ("cuda.gpu-arch", "ubuntu2404-rtx5090-nouveau", "skip"),
+    ("torch.cuda-compat", "h100", "pass"),
+    ("torch.cuda-compat", "ubuntu2404-torch-cu130-driver570", "fail"),
+    ("torch.cuda-compat", "ubuntu2404-rtx5090-torch-cu126", "pass"),
+    ("tensorflow.gpu-arch", "ubuntu2404-rtx4090-tensorflow221", "pass"),
+    ("tensorflow.gpu-arch", "ubuntu2404-rtx5090-tensorflow221", "fail"),
+    ("torch.gpu-arch", "h100", "pass"),
+    ("torch.gpu-arch", "ubuntu2404-rtx5090-torch-cu126", "fail"),
+    ("torch.gpu-arch", "ubuntu2404-torch-cu130-driver570", "pass"),
+    ("jax.cuda-compat", "h100", "pass"),
+    ("jax.cuda-compat", "ubuntu2404-torch-jax-mixed-cuda", "pass"),
+    ("jax.cuda-compat", "ubuntu2404-torch-cu130-driver570", "skip"),
+    ("python.cuda-wheels-mixed", "h100", "pass"),
+    ("python.cuda-wheels-mixed", "ubuntu2404-torch-jax-mixed-cuda", "fail"),
+    ("python.cuda-wheels-mixed", "ubuntu1604-gtx-nouveau", "skip"),
 ]
 
 

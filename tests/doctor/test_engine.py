@@ -203,7 +203,7 @@ def test_lookups_give_the_fields_as_the_table_writes_them():
     assert (build["python"], build["cuda"], build["cudnn"], build["compiler"], build["bazel"]) == \
         ("3.9-3.11", "12.2", "8.9", "Clang 16.0.0", "6.1.0")
     assert build.get("and_cuda") is None
-    assert functions.LOOKUPS["tensorflow_builds"]("2.20.0")["and_cuda"]["nvidia-cudnn-cu12"] == "9.3.0.75"
+    assert functions.LOOKUPS["tensorflow_builds"]("2.20.0")["and_cuda"]["nvidia-cudnn-cu12"] == ">=9.3.0.75,<10.0"
     assert functions.LOOKUPS["tensorflow_builds"]("3.0") is None
     assert functions.LOOKUPS["cuda_driver"]("12.2") == {"driver": "535.54.03"}
     assert functions.LOOKUPS["cuda_driver"]("99.0") == {"driver": None}

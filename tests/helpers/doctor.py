@@ -16,6 +16,8 @@ REQUIRED = [
     "tensorflow.cuda-compat", "gpu.memory-held", "env.cuda-visible-devices", "reboot.required",
     "python.externally-managed", "tensorflow.distributions", "host.container", "host.container-toolkit",
     "driver.gpu-support", "cuda.gpu-arch", "libc.supported", "driver.end-of-life",
+    "torch.cuda-compat", "torch.gpu-arch", "jax.cuda-compat", "python.cuda-wheels-mixed",
+    "tensorflow.gpu-arch",
 ]
 """The checks the built-in catalog must hold."""
 

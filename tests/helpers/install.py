@@ -13,7 +13,7 @@ from tests.helpers.scenarios import snapshot_facts
 PLANNED_SCENARIOS = ["ubuntu1404-upstart-lightdm", "ubuntu1604-gtx-nouveau", "ubuntu2204-two-gpus-cuda118",
                      "ubuntu2204-driver-mismatch", "wsl2-ubuntu2204", "centos7-no-avx", "laptop-hybrid-secureboot",
                      "h100", "docker-gpu-l4-ubuntu2204", "docker-build-debian12-nogpu", "ubuntu2404-rtx5090-nouveau",
-                     "ubuntu2204-gtx1080ti-cuda13"]
+                     "ubuntu2204-gtx1080ti-cuda13", "rhel9-server-a100"]
 """The scenarios a GPU install is planned for (by name; 'h100' is the real capture)."""
 
 

@@ -86,3 +86,17 @@ def resolve(requirement: str, python: str, glibc: str | None, with_deps: bool) -
         installs = {item["metadata"]["name"].lower(): item["metadata"]["version"]
                     for item in json.loads(report.read_text())["install"]}
         return Resolution(True, installs, "")
+
+
+@cache
+def url_unreachable(url: str, what: str) -> str | None:
+    """Why ``url`` cannot be read (the reason a network test skips with): the server's HTTP error, or why it cannot
+    be reached at all; None when it answers."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=15):  # noqa: S310
+            pass
+    except urllib.error.HTTPError as error:
+        return f"{what} {url} answers HTTP {error.code} {error.reason}"
+    except (urllib.error.URLError, OSError) as error:
+        return f"{what} {url} cannot be reached ({getattr(error, 'reason', error)})"
+    return None

@@ -18,6 +18,8 @@ from tests.helpers.install import commands_of, plan_for, statuses, ubuntu_gpu_fa
 
 DOCTOR = [sys.executable, "-m", "setupkit", "doctor"]
 HOST_SIDE = ("kernel-headers", "nouveau", "display-stop", "driver", "secureboot-mok", "display-start")
+# A slim image has neither wget nor ca-certificates, and no package lists until apt-get update.
+FETCHERS = [["apt-get", "update"], ["apt-get", "install", "-y", "ca-certificates", "wget"]]
 KEYRING = "https://developer.download.nvidia.com/compute/cuda/repos/{slug}/x86_64/cuda-keyring_1.1-1_all.deb"
 
 
@@ -48,8 +50,8 @@ def test_gpu_container_with_the_toolkit_asked_for():
     keyring = "/tmp/cuda-keyring_1.1-1_all.deb"
     toolkit = f"cuda-toolkit-{dashed(plan.choices['cuda_toolkit'])}"
     assert [(s.id, s.commands) for s in plan.todo()] == [
-        ("cuda-repo", [["wget", "-q", "-O", keyring, KEYRING.format(slug="ubuntu2204")], ["dpkg", "-i", keyring],
-                       ["apt-get", "update"]]),
+        ("cuda-repo", [*FETCHERS, ["wget", "-q", "-O", keyring, KEYRING.format(slug="ubuntu2204")],
+                       ["dpkg", "-i", keyring], ["apt-get", "update"]]),
         ("cuda-toolkit", [["apt-get", "install", "-y", toolkit]]),
         ("tensorflow", [["/usr/bin/python3", "-m", "pip", "install", "tensorflow[and-cuda]==2.21.0"]]),
         ("verify", [DOCTOR])]
@@ -82,8 +84,11 @@ def test_gpu_less_container_build_with_the_toolkit():
     keyring = "/tmp/cuda-keyring_1.1-1_all.deb"
     toolkit = f"cuda-toolkit-{dashed(plan.choices['cuda_toolkit'])}"
     assert commands_of(plan, "cuda-repo") == [
-        ["wget", "-q", "-O", keyring, KEYRING.format(slug="debian12")], ["dpkg", "-i", keyring],
-        ["add-apt-repository", "-y", "contrib"], ["apt-get", "update"]]
+        *FETCHERS, ["wget", "-q", "-O", keyring, KEYRING.format(slug="debian12")], ["dpkg", "-i", keyring],
+        ["apt-get", "update"]]
+    # contrib as a list file of its own: debian:12-slim has no add-apt-repository (software-properties-common)
+    assert [(f.path, f.content) for f in plan.step("cuda-repo").files] == [
+        ("/etc/apt/sources.list.d/debian-contrib.list", "deb http://deb.debian.org/debian bookworm contrib\n")]
     assert commands_of(plan, "cuda-toolkit") == [["apt-get", "install", "-y", toolkit]]
     assert [s.id for s in plan.todo()] == ["cuda-repo", "cuda-toolkit", "tensorflow", "verify"]
     assert plan.step("driver").status == "skip"

@@ -41,19 +41,28 @@ def test_the_16_04_plan_runs_its_exact_commands_in_order(paths):
         ["/usr/bin/python3", "-m", "pip", "install", "--upgrade", "pip<=20.3.4"],
         ["apt-get", "update"], ["apt-get", "install", "-y", "linux-headers-4.15.0-142-generic"],
         ["update-initramfs", "-u"],
-        ["wget", "-q", "-O", "/tmp/cuda-keyring_1.1-1_all.deb",
-         "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu1604/x86_64/cuda-keyring_1.1-1_all.deb"],
-        ["dpkg", "-i", "/tmp/cuda-keyring_1.1-1_all.deb"], ["apt-get", "update"],
+        ["apt-get", "update"], ["apt-get", "install", "-y", "ca-certificates", "wget", "apt-transport-https"],
+        ["wget", "-q", "-O", "/tmp/cuda-keyring_1.0-1_all.deb",
+         "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu1604/x86_64/cuda-keyring_1.0-1_all.deb"],
+        ["dpkg", "-i", "/tmp/cuda-keyring_1.0-1_all.deb"],
+        ["wget", "-q", "-O", "/tmp/nvidia-ml-7fa2af80.pub",
+         "https://developer.download.nvidia.com/compute/machine-learning/repos/ubuntu1604/x86_64/7fa2af80.pub"],
+        ["apt-key", "add", "/tmp/nvidia-ml-7fa2af80.pub"], ["apt-get", "update"],
         ["systemctl", "stop", "lightdm"],
+        ["apt-get", "update"], ["apt-get", "install", "-y", "software-properties-common"],
         ["add-apt-repository", "-y", "ppa:graphics-drivers/ppa"], ["apt-get", "update"],
         ["apt-get", "install", "-y", "nvidia-460"],
         ["apt-get", "install", "-y", "cuda-toolkit-10-1"],
-        ["apt-get", "install", "-y", "libcudnn7", "libcudnn7-dev"],
+        ["apt-get", "install", "-y", "libcudnn7=7.6.5.32-1+cuda10.1", "libcudnn7-dev=7.6.5.32-1+cuda10.1"],
+        ["apt-mark", "hold", "libcudnn7", "libcudnn7-dev"],
         ["systemctl", "start", "lightdm"],
         ["/usr/bin/python3", "-m", "pip", "install", "tensorflow==2.3.1"],
     ]
     blacklist = "blacklist nouveau\noptions nouveau modeset=0\n"
-    assert runner.files == [("/etc/modprobe.d/blacklist-nouveau.conf", blacklist)]
+    assert runner.files == [("/etc/modprobe.d/blacklist-nouveau.conf", blacklist),
+                            ("/etc/apt/sources.list.d/nvidia-ml.list", "deb https://developer.download.nvidia.com/"
+                                                                       "compute/machine-learning/repos/ubuntu1604/"
+                                                                       "x86_64 /\n")]
     log = Path(paths.log).read_text()
     assert "$ apt-get install -y nvidia-460" in log and "[exit 0]" in log
     assert not Path(paths.state).exists()  # a completed run leaves no resume state
@@ -87,7 +96,7 @@ def test_a_failure_stops_at_the_step_naming_it_and_the_log_then_a_rerun_resumes(
     again = RecordingRunner()
     ran = execute(plan_for("ubuntu1604-gtx-nouveau"), again, paths)
     assert ran == ["driver", "cuda-toolkit", "cudnn", "display-start", "tensorflow"]
-    assert again.commands[0] == ["add-apt-repository", "-y", "ppa:graphics-drivers/ppa"]
+    assert again.commands[2] == ["add-apt-repository", "-y", "ppa:graphics-drivers/ppa"]
     assert ["systemctl", "stop", "lightdm"] not in again.commands
 
 

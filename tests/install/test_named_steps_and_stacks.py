@@ -151,8 +151,8 @@ def test_a_working_tensorflow_on_pip_cuda_is_kept_not_upgraded():
     plan = build_plan(facts, PlanOptions(gpu=True))
     step = plan.step("tensorflow")
     assert step.status == "done" and plan.choices["tensorflow"] == "2.16.1"
-    assert step.reason.startswith("TensorFlow 2.16.1 (tensorflow) is installed and runs here (its CUDA 12.3 and "
-                                  "cuDNN 8.9 are in place on a driver serving CUDA up to 12.4): kept")
+    assert step.reason.startswith("TensorFlow 2.16.1 (tensorflow) is installed: its CUDA 12.3 and cuDNN 8.9 are "
+                                  "in place on a driver serving CUDA up to 12.4, so it is kept")
     assert plan.step("cuda-toolkit").status == "skip" and plan.step("driver").status == "done"
     upgraded = build_plan(facts, PlanOptions(gpu=True, upgrade_tensorflow=True))
     assert upgraded.step("tensorflow").status == "todo" and upgraded.choices["tensorflow"] != "2.16.1"

@@ -14,22 +14,42 @@ from tests.helpers.install import commands_of, plan_for, statuses
 DOCTOR = [sys.executable, "-m", "setupkit", "doctor"]
 
 
+NVIDIA = "https://developer.download.nvidia.com/compute"
+APT_HTTPS = [["apt-get", "update"], ["apt-get", "install", "-y", "ca-certificates", "wget", "apt-transport-https"]]
+PPA_DRIVER = [["apt-get", "update"], ["apt-get", "install", "-y", "software-properties-common"],
+              ["add-apt-repository", "-y", "ppa:graphics-drivers/ppa"], ["apt-get", "update"]]
+
+
 def test_ubuntu1404_upstart_stops_lightdm_with_upstart_and_stays_within_cuda_10_1():
     plan = plan_for("ubuntu1404-upstart-lightdm")
     assert commands_of(plan, "display-stop") == [["stop", "lightdm"]]
     assert commands_of(plan, "display-start") == [["start", "lightdm"]]
-    # driver 352 serves CUDA 7.5 only: no TensorFlow wheel was built for it, so the driver moves to R418
-    assert commands_of(plan, "driver") == [["add-apt-repository", "-y", "ppa:graphics-drivers/ppa"],
-                                           ["apt-get", "update"], ["apt-get", "install", "-y", "nvidia-418"]]
+    # driver 352 serves CUDA 7.5 only: no TensorFlow wheel was built for it, so the driver moves to R418, from the
+    # graphics-drivers PPA, whose add-apt-repository comes with software-properties-common
+    assert commands_of(plan, "driver") == PPA_DRIVER + [["apt-get", "install", "-y", "nvidia-418"]]
     assert commands_of(plan, "cuda-toolkit") == [["apt-get", "install", "-y", "cuda-toolkit-10-0"]]
-    assert commands_of(plan, "cudnn") == [["apt-get", "install", "-y", "libcudnn7", "libcudnn7-dev"]]
+    # cuDNN 7 for CUDA 10.0, pinned to that build (apt would take the newest, built for CUDA 12) and held
+    pins = ["libcudnn7=7.6.5.32-1+cuda10.0", "libcudnn7-dev=7.6.5.32-1+cuda10.0"]
+    assert commands_of(plan, "cudnn") == [["apt-get", "install", "-y", *pins],
+                                          ["apt-mark", "hold", "libcudnn7", "libcudnn7-dev"]]
     # TensorFlow 2.0 lists Python 3.3-3.7 but ships no cp34 wheel: 1.14.0 is the newest that has one
     assert commands_of(plan, "tensorflow") == [["/usr/bin/python3", "-m", "pip", "install", "tensorflow-gpu==1.14.0"]]
     # pip 1.5.4 ignores Requires-Python: the upgrade is held to the last pip for Python 3.4
     assert commands_of(plan, "pip") == [["/usr/bin/python3", "-m", "pip", "install", "--upgrade", "pip<=19.1.1"]]
+    # no cuda-keyring for 14.04: list files and the pre-2022 key, fetched with wget (apt-key's own https fetch
+    # needs gnupg-curl); apt 1.0 reads https only with apt-transport-https; cuDNN 7 is in the machine-learning
+    # repository
     repo = plan.step("cuda-repo")
-    assert repo.files[0].path == "/etc/apt/sources.list.d/cuda.list"
-    assert repo.commands[0][:3] == ["apt-key", "adv", "--fetch-keys"]
+    assert [(f.path, f.content) for f in repo.files] == [
+        ("/etc/apt/sources.list.d/cuda.list", f"deb {NVIDIA}/cuda/repos/ubuntu1404/x86_64 /\n"),
+        ("/etc/apt/sources.list.d/nvidia-ml.list", f"deb {NVIDIA}/machine-learning/repos/ubuntu1404/x86_64 /\n")]
+    assert repo.commands == APT_HTTPS + [
+        ["wget", "-q", "-O", "/tmp/cuda-7fa2af80.pub", f"{NVIDIA}/cuda/repos/ubuntu1404/x86_64/7fa2af80.pub"],
+        ["apt-key", "add", "/tmp/cuda-7fa2af80.pub"],
+        ["wget", "-q", "-O", "/tmp/nvidia-ml-7fa2af80.pub",
+         f"{NVIDIA}/machine-learning/repos/ubuntu1404/x86_64/7fa2af80.pub"],
+        ["apt-key", "add", "/tmp/nvidia-ml-7fa2af80.pub"], ["apt-get", "update"]]
+    assert repo.status == "todo" and repo.reason == "needed by cuda-toolkit, cudnn"
     assert any("end-of-life" in w and "CUDA 10.1" in w for w in plan.warnings)
     assert plan.choices["driver_cuda_max"] == "10.1" and plan.reboot_required
 
@@ -47,13 +67,30 @@ def test_ubuntu1604_nouveau_lightdm_driver_toolkit_and_reboot():
     assert commands_of(plan, "display-stop") == [["systemctl", "stop", "lightdm"]]
     assert commands_of(plan, "kernel-headers") == [["apt-get", "update"],
                                                    ["apt-get", "install", "-y", "linux-headers-4.15.0-142-generic"]]
-    assert commands_of(plan, "driver")[-1] == ["apt-get", "install", "-y", "nvidia-460"]  # GTX 1080 Ti: proprietary
+    # GTX 1080 Ti: proprietary modules, R460 from the graphics-drivers PPA
+    assert commands_of(plan, "driver") == PPA_DRIVER + [["apt-get", "install", "-y", "nvidia-460"]]
     assert commands_of(plan, "cuda-toolkit") == [["apt-get", "install", "-y", "cuda-toolkit-10-1"]]
+    pins = ["libcudnn7=7.6.5.32-1+cuda10.1", "libcudnn7-dev=7.6.5.32-1+cuda10.1"]
+    assert commands_of(plan, "cudnn") == [["apt-get", "install", "-y", *pins],
+                                          ["apt-mark", "hold", "libcudnn7", "libcudnn7-dev"]]
+    assert "pinned to the build for CUDA 10.1 (7.6.5.32-1+cuda10.1) and held" in plan.step("cudnn").reason
     # the newest 2.3 patch release with a cp35 wheel (2.3.2 and later have none)
     assert commands_of(plan, "tensorflow") == [["/usr/bin/python3", "-m", "pip", "install", "tensorflow==2.3.1"]]
-    assert commands_of(plan, "cuda-repo")[0][-1].endswith("/ubuntu1604/x86_64/cuda-keyring_1.1-1_all.deb")
+    # ubuntu1604 has only cuda-keyring 1.0-1 (1.1-1 is a 404); apt 1.2 needs apt-transport-https for https; the
+    # machine-learning repository (cuDNN 7) keeps the pre-2022 key, which the keyring does not hold
+    keyring = "/tmp/cuda-keyring_1.0-1_all.deb"
+    repo = plan.step("cuda-repo")
+    assert repo.commands == APT_HTTPS + [
+        ["wget", "-q", "-O", keyring, f"{NVIDIA}/cuda/repos/ubuntu1604/x86_64/cuda-keyring_1.0-1_all.deb"],
+        ["dpkg", "-i", keyring],
+        ["wget", "-q", "-O", "/tmp/nvidia-ml-7fa2af80.pub",
+         f"{NVIDIA}/machine-learning/repos/ubuntu1604/x86_64/7fa2af80.pub"],
+        ["apt-key", "add", "/tmp/nvidia-ml-7fa2af80.pub"], ["apt-get", "update"]]
+    assert [(f.path, f.content) for f in repo.files] == [
+        ("/etc/apt/sources.list.d/nvidia-ml.list", f"deb {NVIDIA}/machine-learning/repos/ubuntu1604/x86_64 /\n")]
     assert plan.reboot_required and state["verify"] == "skip"
-    assert any("end-of-life" in w for w in plan.warnings)
+    assert any("end-of-life" in w and "CUDA 11.3" in w for w in plan.warnings)
+    assert plan.choices["driver_branch"] == 460 and plan.choices["driver_cuda_max"] == "11.2"
 
 
 def test_ubuntu2204_working_stack_is_left_alone():
@@ -67,8 +104,8 @@ def test_ubuntu2204_working_stack_is_left_alone():
     assert state["cuda-toolkit"] == "done" and "CUDA 11.8 is installed" in plan.step("cuda-toolkit").reason
     assert state["cudnn"] == "done" and plan.step("cudnn").reason == "cuDNN 8.6.0 is installed"
     tensorflow = plan.step("tensorflow")
-    assert tensorflow.status == "done" and tensorflow.reason.startswith("TensorFlow 2.12.0 (tensorflow) is installed "
-                                                                        "and runs here")
+    assert tensorflow.status == "done" and tensorflow.reason.startswith("TensorFlow 2.12.0 (tensorflow) is installed: "
+                                                                        "its CUDA 11.8")
     assert "--upgrade-tensorflow installs" in tensorflow.reason
     assert commands_of(plan, "tensorflow") == [["/home/user/venvs/tf/bin/python", "-m", "pip", "install",
                                                 "tensorflow==2.12.0"]]
@@ -95,11 +132,11 @@ def test_wsl_never_plans_a_driver_nouveau_or_display_step():
         assert plan.step(step_id).status == "skip"
         assert "Windows driver" in plan.step(step_id).reason
     # TensorFlow 2.16.1 with pip's CUDA 12.3 on the Windows driver 552 (CUDA 12.4) works: kept, no toolkit
-    assert plan.step("tensorflow").status == "done" and "runs here" in plan.step("tensorflow").reason
+    assert plan.step("tensorflow").status == "done" and "so it is kept" in plan.step("tensorflow").reason
     assert plan.step("cuda-toolkit").status == "skip" and plan.step("cuda-repo").status == "skip"
     assert [s.id for s in plan.todo()] == ["verify"]
     toolkit = plan_for("wsl2-ubuntu2204", with_toolkit=True)
-    assert commands_of(toolkit, "cuda-repo")[0][-1] == (
+    assert commands_of(toolkit, "cuda-repo")[2][-1] == (
         "https://developer.download.nvidia.com/compute/cuda/repos/wsl-ubuntu/x86_64/cuda-keyring_1.1-1_all.deb")
     assert commands_of(toolkit, "cuda-toolkit") == [["apt-get", "install", "-y",
                                                      f"cuda-toolkit-{dashed(toolkit.choices['cuda_toolkit'])}"]]

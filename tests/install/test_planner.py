@@ -61,18 +61,23 @@ def test_kepler_is_held_to_its_last_branch():
     assert caught.value.hint == "pass --driver-branch 470"
 
 
-def test_rhel_uses_dnf_modules_and_el7_yum():
+def test_rhel_follows_nvidia_module_streams_and_el7_yum():
     plan = build_plan(rhel_facts(), GPU)
-    assert commands_of(plan, "driver") == [["dnf", "module", "install", "-y", "nvidia-driver:580-open"]]
-    assert commands_of(plan, "kernel-headers") == [["dnf", "install", "-y", "kernel-devel-5.14.0-427.el9.x86_64",
-                                                    "kernel-headers-5.14.0-427.el9.x86_64"]]
+    assert commands_of(plan, "driver") == [["dnf", "config-manager", "--set-enabled", "crb"],
+                                           ["dnf", "install", "-y", "epel-release"],
+                                           ["dnf", "module", "enable", "-y", "nvidia-driver:580-open"],
+                                           ["dnf", "install", "-y", "nvidia-open"]]
+    assert commands_of(plan, "kernel-headers") == [["dnf", "install", "-y",
+                                                    "kernel-devel-matched-5.14.0-427.el9.x86_64", "kernel-headers"]]
     assert commands_of(plan, "nouveau") == [["dracut", "--force"]]
-    assert commands_of(plan, "cuda-repo") == [["dnf", "config-manager", "--add-repo",
-        "https://developer.download.nvidia.com/compute/cuda/repos/rhel9/x86_64/cuda-rhel9.repo"]]
+    assert commands_of(plan, "cuda-repo") == [["dnf", "install", "-y", "dnf-plugins-core"], ["dnf", "config-manager",
+        "--add-repo", "https://developer.download.nvidia.com/compute/cuda/repos/rhel9/x86_64/cuda-rhel9.repo"],
+        ["dnf", "clean", "expire-cache"]]
     with_toolkit = build_plan(rhel_facts(), PlanOptions(gpu=True, with_toolkit=True))
     assert commands_of(with_toolkit, "cuda-toolkit") == [["dnf", "install", "-y", "cuda-toolkit-12-5"]]
     proprietary = build_plan(rhel_facts(**{"gpu.names": ["Tesla V100-SXM2-16GB"]}), GPU)
-    assert commands_of(proprietary, "driver") == [["dnf", "module", "install", "-y", "nvidia-driver:580-dkms"]]
+    assert commands_of(proprietary, "driver")[2:] == [["dnf", "module", "enable", "-y", "nvidia-driver:580-dkms"],
+        ["dnf", "install", "-y", "nvidia-driver", "nvidia-driver-cuda", "kmod-nvidia-latest-dkms"]]
     el7 = build_plan(rhel_facts("7", "centos", **{"python.version": "3.6.8"}), GPU)
     assert commands_of(el7, "driver") == [["yum", "install", "-y", "nvidia-driver-latest-dkms"]]
     assert commands_of(el7, "cuda-repo")[0][0] == "yum-config-manager"
@@ -85,7 +90,8 @@ def test_debian_takes_the_driver_from_nvidia_repository_pinned_to_the_branch():
     plan = build_plan(facts, GPU)
     assert commands_of(plan, "driver") == [["apt-get", "install", "-y", "nvidia-driver-pinning-580"],
                                            ["apt-get", "install", "-y", "nvidia-driver", "nvidia-kernel-open-dkms"]]
-    assert ["add-apt-repository", "-y", "contrib"] in commands_of(plan, "cuda-repo")
+    assert ["sh", "-c", '. /etc/os-release && echo "deb http://deb.debian.org/debian $VERSION_CODENAME contrib" '
+            '> /etc/apt/sources.list.d/debian-contrib.list'] in commands_of(plan, "cuda-repo")
     assert "driver" in plan.step("cuda-repo").reason
 
 
@@ -176,10 +182,10 @@ def test_cuda_version_beyond_the_driver_or_the_release_is_refused():
         build_plan(facts, PlanOptions(gpu=True, cuda_version="12.5"))
     assert caught.value.hint == "pass --driver-branch with a newer branch or a lower --cuda-version"
     old = ubuntu_gpu_facts(**{"os.version_id": "16.04", "os.pretty_name": "Ubuntu 16.04", "python.version": "3.5.2"})
-    with pytest.raises(PreconditionError, match="NVIDIA published CUDA up to 11.2") as caught:
+    with pytest.raises(PreconditionError, match="NVIDIA published CUDA up to 11.3") as caught:
         build_plan(old, PlanOptions(gpu=True, cuda_version="12.0"))
     assert caught.value.message.endswith("CUDA 12.0 does not exist for it")
-    assert caught.value.hint == "pass --cuda-version 11.2 (or older), or upgrade the OS"
+    assert caught.value.hint == "pass --cuda-version 11.3 (or older), or upgrade the OS"
 
 
 def test_a_cuda_version_the_runfile_contradicts_is_refused():

@@ -11,12 +11,15 @@ import pytest
 
 from setupkit.knowledge import (
     cuda,
+    cudnn_packages,
     distributions,
     driver_branches,
+    framework_wheels,
     gpus,
     loader,
     pci_ids,
     reference_speeds,
+    rpm_releases,
     tensorflow,
     tensorflow_wheels,
 )
@@ -33,6 +36,9 @@ PARSERS = {
     "reference_speeds": reference_speeds.parse_speeds,
     "tensorflow_wheels": tensorflow_wheels.parse_wheels,
     "driver_branches": driver_branches.parse_branches,
+    "rpm_releases": rpm_releases.parse_rpm_releases,
+    "cudnn_packages": cudnn_packages.parse_cudnn_packages,
+    "framework_wheels": framework_wheels.parse_framework_wheels,
 }
 """Each table and the parser that turns it into rows."""
 
@@ -70,10 +76,11 @@ def test_a_table_is_read_once():
 def test_rows_are_typed():
     build = tensorflow.tested_build("2.20.0")
     assert isinstance(build, tensorflow.TensorFlowBuild) and build.cuda == CudaVersion(12, 5)
-    assert build.and_cuda["nvidia-cudnn-cu12"] == "9.3.0.75" and build.pip_brings_cuda
+    # the 2.20.0 wheel's Requires-Dist: a floor and a cap, not a pin
+    assert build.and_cuda["nvidia-cudnn-cu12"] == ">=9.3.0.75,<10.0" and build.pip_brings_cuda
     assert all(isinstance(row.release, CudaVersion) for row in cuda.cuda_drivers().toolkits)
     assert all(isinstance(row.first_cuda, CudaVersion) for row in gpus.gpu_table().generations)
-    assert distributions.end_of_life("ubuntu", "16.04").cuda_max == CudaVersion(11, 2)
+    assert distributions.end_of_life("ubuntu", "16.04").cuda_max == CudaVersion(11, 3)
 
 
 # -- the questions, answered as before ---------------------------------------------------------------------------
@@ -92,7 +99,33 @@ def test_cuda_driver_queries():
     assert cuda.minor_compat_driver("12.4") == "525.60.13"
     assert cuda.minor_compat_driver(CudaVersion(13, 0)) == "580" and cuda.minor_compat_driver("x") is None
     known = cuda.known_cuda_releases()
-    assert (known[0], known[-1]) == (CudaVersion(7, 0), CudaVersion(13, 2)) and list(known) == sorted(known)
+    assert (known[0], known[-1]) == (CudaVersion(7, 0), CudaVersion(13, 3)) and list(known) == sorted(known)
+
+
+# Table 3 of the CUDA 13.2 release notes (and 13.3's for 13.2 Update 1 and 13.3): a release's GA row by X.Y, the
+# updates whose driver differs by their full version, any other update read as its release's GA.
+@pytest.mark.parametrize(("toolkit", "driver"), [
+    ("13.0", "580.65.06"), ("13.0.0", "580.65.06"), ("13.0.1", "580.82.07"), ("13.0.2", "580.95.05"),
+    ("13.1", "590.44.01"), ("13.1.1", "590.48.01"), ("13.2", "595.45.04"), ("13.2.1", "595.58.03"),
+    ("13.3", "610.43.02"), ("13.3.1", "610.43.02"), ("12.9.1", "575.57.08"), ("12.8", "570.26"),
+    ("12.6.1", "560.35.03"), ("12.6.2", "560.35.03"), ("12.6.3", "560.35.05"), ("12.5.1", "555.42.06"),
+    ("12.4.1", "550.54.15"), ("12.4.131", "550.54.14"), ("12.3.1", "545.23.08"), ("12.3.2", "545.23.06"),
+    ("12.2.1", "535.86.09"), ("12.2.2", "535.104.05"), ("12.1.1", "530.30.02"), ("12.0.1", "525.85.12"),
+    ("11.7.1", "515.48.07"), ("11.6.2", "510.47.03"), ("11.4.4", "470.82.01"), ("11.4.2", "470.57.02"),
+    ("11.1.1", "455.32"), ("11.0.3", "450.51.06"), ("11.0.2", "450.51.05"), ("9.2.148", "396.37"),
+    ("9.2", "396.26"),
+])
+def test_cuda_update_rows(toolkit, driver):
+    assert cuda.min_driver_for_cuda(toolkit) == driver
+
+
+def test_update_rows_do_not_move_what_a_driver_serves():
+    # 580.65.06 meets 13.0 GA, not Update 2: it still serves CUDA 13.0, and the branch up to date serves 13.0 too
+    assert cuda.supported_cuda_for_driver("580.65.06") == CudaVersion(13, 0)
+    assert cuda.supported_cuda_for_driver("610.43.02") == CudaVersion(13, 3)
+    assert cuda.cuda_max_for_branch(580) == CudaVersion(13, 0) and cuda.cuda_max_for_branch(595) == CudaVersion(13, 2)
+    assert cuda.min_driver_for_cuda("13.4") is None  # released, but its driver cell is not in the table
+    assert len({row.cuda for row in cuda.cuda_drivers().toolkits}) == len(cuda.cuda_drivers().toolkits)
 
 
 def test_tensorflow_queries():
@@ -105,6 +138,11 @@ def test_tensorflow_queries():
     assert tensorflow.python_supported("2.20.0", "3.9.18") is True
     assert tensorflow.python_supported("2.20.0", None) is None and tensorflow.python_supported("9.9", "3.12") is None
     assert tensorflow.pip_minimum() == "19.3"
+    old = tensorflow.tested_build("2.1.0")
+    assert old.python == "2.7, 3.5-3.7" and tensorflow.python_range("2.1") == ("2.7", "3.7")
+    assert old.runs_on("2.7.18") and old.runs_on("3.7.1") and not old.runs_on("3.4.3") and not old.runs_on("3.8")
+    assert tensorflow.tested_build("1.12.0").python == "2.7, 3.3-3.6"
+    assert not tensorflow.tested_build("2.2.0").runs_on("2.7.18")
     builds = tensorflow.tensorflow_builds()
     assert builds[0].version == "2.21.0" and [b.cuda for b in builds if b.version == "2.14.0"] == [CudaVersion(11, 8)]
     assert not tensorflow.tested_build("2.13").pip_brings_cuda and tensorflow.tested_build("2.14").pip_brings_cuda
@@ -160,7 +198,8 @@ def test_gpu_names_and_open_modules():
 
 def test_distributions():
     assert distributions.end_of_life("ubuntu", "14.04") == distributions.EndOfLife(
-        "ubuntu", "14.04", CudaVersion(10, 1), 418, "CUDA 10.1 was the last release for Ubuntu 14.04")
+        "ubuntu", "14.04", CudaVersion(10, 1), 418, "CUDA 10.1 was the last release for Ubuntu 14.04",
+        apt_https_transport=True)
     assert distributions.end_of_life("rhel", "7").branch == 550
     assert distributions.end_of_life("debian", "10").cuda_max is None
     assert distributions.end_of_life("ubuntu", "24.04") is None
@@ -208,6 +247,19 @@ BAD_TABLES = {
                                     'gpu_in_main_package_since: "2.1"\nbuilds:\n  - {tensorflow: "2.1.0", '
                                     'python: "new", compiler: "GCC", bazel: "1", cudnn: "7", cuda: "10.1"}\n',
                                     tensorflow.parse_builds, "build 1: 'python' must be a range"),
+    "python ranges that descend": (HEADER + 'latest: "2.1"\nand_cuda_since: "2.14"\n'
+                                   'gpu_in_main_package_since: "2.1"\nbuilds:\n  - {tensorflow: "2.1.0", '
+                                   'python: "3.5-3.7, 2.7", compiler: "GCC", bazel: "1", cudnn: "7", cuda: "10.1"}\n',
+                                   tensorflow.parse_builds, "build 1: 'python' ranges must ascend"),
+    "an and-cuda pin that is no specifier": (HEADER + 'latest: "2.1"\nand_cuda_since: "2.14"\n'
+                                             'gpu_in_main_package_since: "2.1"\nbuilds:\n  - {tensorflow: "2.19.0", '
+                                             'python: "3.9-3.12", compiler: "C", bazel: "1", cudnn: "9.3", cuda: '
+                                             '"12.5", and_cuda: {nvidia-nccl-cu12: "2.23.4"}}\n',
+                                             tensorflow.parse_builds, "must map distribution names to version"),
+    "gpu code that is none": (HEADER + 'latest: "2.1"\nand_cuda_since: "2.14"\n'
+                              'gpu_in_main_package_since: "2.1"\nbuilds:\n  - {tensorflow: "2.19.0", '
+                              'python: "3.9-3.12", compiler: "C", bazel: "1", cudnn: "9.3", cuda: "12.5", '
+                              'gpu_code: [sm_xx]}\n', tensorflow.parse_builds, "'gpu_code' must list sm_XY"),
     "a pattern that is none": (HEADER + "generations:\n  - {name: X, compute_capability: 1.0, first_cuda: '6.5'}\n"
                                "names:\n  - {pattern: '(', compute_capability: 1.0}\n"
                                "open_kernel_modules: {min_compute_capability: 7.5, "

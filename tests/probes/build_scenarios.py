@@ -173,12 +173,14 @@ def base_expected() -> dict[str, Any]:
         "driver.loaded": False, "driver.version": None, "driver.userspace_version": None,
         "driver.open_kernel_module": None, "driver.nvml_error": None, "driver.cuda_max": None,
         "nouveau.loaded": False, "nouveau.blacklisted": False,
-        "cuda.toolkit_version": None, "cuda.toolkit_path": None, "cuda.toolkits": [],
+        "cuda.toolkit_version": None, "cuda.toolkit_release": None, "cuda.toolkit_path": None, "cuda.toolkits": [],
         "cuda.pip_runtime_version": None, "cudnn.version": None, "cudnn.pip_version": None,
         "display.manager": None, "display.manager_active": False, "display.graphical_session": False,
         "secureboot.enabled": False, "reboot.required": False, "python.bits": 64,
         "python.externally_managed": False,
         "tensorflow.version": None, "tensorflow.package": None, "tensorflow.distributions": {},
+        "torch.version": None, "torch.build": None, "torch.cuda_version": None, "jax.version": None,
+        "jax.cuda_plugin": {}, "jax.cuda_version": None, "python.cuda_wheels": {},
         # The deep probe's: only --deep sets them, and these are the facts read without it.
         "tfprobe.status": None, "tfprobe.error": None, "tfprobe.returncode": None, "tfprobe.python": None,
         "tfprobe.version": None, "tfprobe.built_with_cuda": None, "tfprobe.cuda_version": None,
@@ -303,7 +305,8 @@ def ubuntu1404() -> Scenario:
         "gpu.display_active": True,
         "driver.loaded": True, "driver.version": "352.63", "driver.userspace_version": "352.63",
         "driver.open_kernel_module": False, "driver.cuda_max": "7.5", "nouveau.blacklisted": True,
-        "cuda.toolkit_version": "7.5", "cuda.toolkit_path": "/usr/local/cuda-7.5", "cuda.toolkits": ["7.5"],
+        "cuda.toolkit_version": "7.5", "cuda.toolkit_release": "7.5.18", "cuda.toolkit_path": "/usr/local/cuda-7.5",
+        "cuda.toolkits": ["7.5"],
         "cudnn.version": "5.1.10", "display.manager": "lightdm", "display.manager_active": True,
         "display.init": "upstart", "python.executable": "/usr/bin/python3", "python.version": "3.4.3",
         "pip.version": "1.5.4",
@@ -369,6 +372,18 @@ def ubuntu1604() -> Scenario:
         "python.version": "3.5.2", "pip.version": "8.1.1",
     }
     return s
+
+
+def on_the_host(s: Scenario) -> None:
+    """What a process on the machine itself reads of its cgroups and mounts: systemd's init.scope, a login
+    session, the root an ext4 partition (no container)."""
+    s.files["/proc/1/cgroup"] = "0::/init.scope\n"
+    s.files["/proc/self/cgroup"] = "0::/user.slice/user-1000.slice/session-4.scope\n"
+    s.files["/proc/self/mountinfo"] = (
+        "29 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw,errors=remount-ro\n"
+        "24 29 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"
+        "25 29 0:23 / /proc rw,nosuid,nodev,noexec,relatime shared:14 - proc proc rw\n"
+        "30 29 259:1 / /boot/efi rw,relatime shared:31 - vfat /dev/nvme0n1p1 rw,fmask=0077,dmask=0077\n")
 
 
 def ubuntu2204_two_gpus() -> Scenario:
@@ -440,13 +455,7 @@ def ubuntu2204_two_gpus() -> Scenario:
     s.files["/etc/docker/daemon.json"] = (
         '{\n    "runtimes": {\n        "nvidia": {\n            "args": [],\n            "path": '
         '"nvidia-container-runtime"\n        }\n    }\n}\n')
-    s.files["/proc/1/cgroup"] = "0::/init.scope\n"
-    s.files["/proc/self/cgroup"] = "0::/user.slice/user-1000.slice/session-4.scope\n"
-    s.files["/proc/self/mountinfo"] = (
-        "29 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw,errors=remount-ro\n"
-        "24 29 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"
-        "25 29 0:23 / /proc rw,nosuid,nodev,noexec,relatime shared:14 - proc proc rw\n"
-        "30 29 259:1 / /boot/efi rw,relatime shared:31 - vfat /dev/nvme0n1p1 rw,fmask=0077,dmask=0077\n")
+    on_the_host(s)
     processes(s, {1: "systemd", 402: "systemd-journal", 1203: "sshd", 1388: "nvidia-persiste",
                   48211: "python3", 48390: "tmux: server", 48391: "bash"})
     gib = 1024 ** 3
@@ -478,7 +487,7 @@ def ubuntu2204_two_gpus() -> Scenario:
         "gpu.display_active": False,
         "driver.loaded": True, "driver.version": "535.183.01", "driver.userspace_version": "535.183.01",
         "driver.open_kernel_module": False, "driver.cuda_max": "12.2", "nouveau.blacklisted": True,
-        "cuda.toolkit_version": "11.8", "cuda.toolkit_path": "/usr/local/cuda-11.8",
+        "cuda.toolkit_version": "11.8", "cuda.toolkit_release": "11.8.0", "cuda.toolkit_path": "/usr/local/cuda-11.8",
         "cuda.toolkits": ["11.8", "12.2"], "cudnn.version": "8.6.0", "display.init": "systemd",
         "python.executable": "/home/user/venvs/tf/bin/python", "python.version": "3.10.12", "pip.version": "24.0",
         "tensorflow.version": "2.12.0", "tensorflow.package": "tensorflow",
@@ -563,12 +572,15 @@ def ubuntu2204_mismatch() -> Scenario:
         "driver.loaded": True, "driver.version": "535.104.05", "driver.userspace_version": "535.183.01",
         "driver.open_kernel_module": False, "driver.nvml_error": "NVMLError_LibRmVersionMismatch",
         "nouveau.blacklisted": True,
-        "cuda.toolkit_version": "12.2", "cuda.toolkit_path": "/usr/local/cuda-12.2", "cuda.toolkits": ["12.2"],
+        "cuda.toolkit_version": "12.2", "cuda.toolkit_release": "12.2.2", "cuda.toolkit_path": "/usr/local/cuda-12.2",
+        "cuda.toolkits": ["12.2"],
         "cuda.pip_runtime_version": "12.2", "cudnn.pip_version": "8.9.4.25",
         "display.manager": "gdm3", "display.manager_active": True, "display.init": "systemd",
         "reboot.required": True, "python.executable": "/usr/bin/python3", "python.version": "3.10.12",
         "pip.version": "22.0.2", "tensorflow.version": "2.15.1", "tensorflow.package": "tensorflow",
         "tensorflow.distributions": {"tensorflow": "2.15.1"},
+        "python.cuda_wheels": {"nvidia-cublas-cu12": "12.2.5.6", "nvidia-cuda-runtime-cu12": "12.2.140",
+                               "nvidia-cudnn-cu12": "8.9.4.25"},
     }
     return s
 
@@ -624,6 +636,7 @@ def wsl2() -> Scenario:
         "python.executable": "/home/user/.venv/bin/python", "python.version": "3.10.12", "pip.version": "24.0",
         "tensorflow.version": "2.16.1", "tensorflow.package": "tensorflow",
         "tensorflow.distributions": {"tensorflow": "2.16.1"},
+        "python.cuda_wheels": {"nvidia-cuda-runtime-cu12": "12.3.101", "nvidia-cudnn-cu12": "8.9.7.29"},
     }
     return s
 
@@ -832,9 +845,13 @@ def ubuntu2404_blackwell() -> Scenario:
     s.files["/etc/lsb-release"] = lsb_release("24.04", "noble", "Ubuntu 24.04.3 LTS")
     s.files["/etc/debian_version"] = "trixie/sid\n"
     s.links["/lib"] = "usr/lib"
-    kernel(s, "6.8.0-88-generic", "Linux version 6.8.0-88-generic (buildd@lcy02-amd64-004) (x86_64-linux-gnu-gcc-13 "
-           "(Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #89-Ubuntu SMP "
-           "PREEMPT_DYNAMIC Sat Oct 11 01:02:46 UTC 2025", headers=False, lib="/usr/lib")
+    on_the_host(s)
+    # Ubuntu 24.04.3's GA kernel, 6.8.0-71 (its compiler, build host and date are those of the
+    # linux-headers-6.8.0-71-generic 6.8.0-71.71 package in noble-updates): a point release's kernel, whose
+    # headers the archive keeps.
+    kernel(s, "6.8.0-71-generic", "Linux version 6.8.0-71-generic (buildd@lcy02-amd64-053) (x86_64-linux-gnu-gcc-13 "
+           "(Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #71-Ubuntu SMP "
+           "PREEMPT_DYNAMIC Tue Jul 22 15:22:08 UTC 2025", headers=False, lib="/usr/lib")
     dmi(s, "Micro-Star International Co., Ltd.", "MS-7E06", 3)
     s.dirs.append("/sys/class/power_supply")
     s.files["/proc/cpuinfo"] = cpuinfo("Intel(R) Core(TM) Ultra 9 285K", 6, 198, 2, "3700.000", "36864 KB",
@@ -853,7 +870,7 @@ def ubuntu2404_blackwell() -> Scenario:
         "ttm 110592 2 nouveau,drm_ttm_helper, Live 0x0000000000000000\n"
         "i915 4280320 37 - Live 0x0000000000000000\n")
     s.files["/etc/modprobe.d/blacklist.conf"] = UBUNTU_BLACKLIST_CONF
-    s.files["/proc/cmdline"] = "BOOT_IMAGE=/boot/vmlinuz-6.8.0-88-generic root=UUID=3f1c ro quiet splash vt.handoff=7\n"
+    s.files["/proc/cmdline"] = "BOOT_IMAGE=/boot/vmlinuz-6.8.0-71-generic root=UUID=3f1c ro quiet splash vt.handoff=7\n"
     s.files["/etc/X11/default-display-manager"] = "/usr/sbin/gdm3\n"
     s.links["/etc/systemd/system/display-manager.service"] = "/lib/systemd/system/gdm3.service"
     s.files["/usr/lib/systemd/system/gdm3.service"] = "[Unit]\nDescription=GNOME Display Manager\n"
@@ -869,7 +886,8 @@ def ubuntu2404_blackwell() -> Scenario:
     s.python = python_json("/home/user/venv/bin/python", "3.12.3", "24.0", {})
     s.expected = {
         "os.id": "ubuntu", "os.version_id": "24.04", "os.pretty_name": "Ubuntu 24.04.3 LTS", "os.family": "debian",
-        "os.codename": "noble", "kernel.release": "6.8.0-88-generic", "kernel.headers_installed": False,
+        "os.codename": "noble", "kernel.release": "6.8.0-71-generic", "kernel.headers_installed": False,
+        "host.container": "none", "host.container_evidence": [],
         "host.memory_mib": 64000, "cpu.model": "Intel(R) Core(TM) Ultra 9 285K", "cpu.count": 24,
         "cpu.flags": ALDER_LAKE_FLAGS.split(),
         # The PCI ID database names the card and its chip: GB202 is Blackwell, compute capability 12.0, driven by
@@ -949,7 +967,8 @@ def ubuntu2204_pascal_cuda13() -> Scenario:
         "gpu.processes": [], "gpu.display_active": False,
         "driver.loaded": True, "driver.version": "580.95.05", "driver.userspace_version": "580.95.05",
         "driver.open_kernel_module": False, "driver.cuda_max": "13.0", "nouveau.blacklisted": True,
-        "cuda.toolkit_version": "13.0", "cuda.toolkit_path": "/usr/local/cuda-13.0", "cuda.toolkits": ["13.0"],
+        "cuda.toolkit_version": "13.0", "cuda.toolkit_release": "13.0.2", "cuda.toolkit_path": "/usr/local/cuda-13.0",
+        "cuda.toolkits": ["13.0"],
         "display.init": "systemd", "python.executable": "/home/user/venv/bin/python", "python.version": "3.10.12",
         "pip.version": "24.0",
     }
@@ -1140,9 +1159,275 @@ def build_container() -> Scenario:
     return s
 
 
+def rhel9_server_a100() -> Scenario:
+    s = Scenario("rhel9-server-a100", "Red Hat Enterprise Linux 9.6 on a headless Dell PowerEdge R750xa rack server "
+                 "with an NVIDIA A100 PCIe 40GB (Ampere, 10de:20f1) bound by nouveau: no NVIDIA driver yet, no kernel "
+                 "headers, no display manager (multi-user target), EFI without Secure Boot, SELinux off, hwdata's PCI "
+                 "ID database naming the card, Python 3.12 in a virtual environment.")
+    s.links["/etc/os-release"] = "../usr/lib/os-release"
+    s.files["/usr/lib/os-release"] = (
+        'NAME="Red Hat Enterprise Linux"\nVERSION="9.6 (Plow)"\nID="rhel"\nID_LIKE="fedora"\nVERSION_ID="9.6"\n'
+        'PLATFORM_ID="platform:el9"\nPRETTY_NAME="Red Hat Enterprise Linux 9.6 (Plow)"\nANSI_COLOR="0;31"\n'
+        'LOGO="fedora-logo-icon"\nCPE_NAME="cpe:/o:redhat:enterprise_linux:9::baseos"\n'
+        'HOME_URL="https://www.redhat.com/"\n'
+        'DOCUMENTATION_URL="https://access.redhat.com/documentation/en-us/red_hat_enterprise_linux/9"\n'
+        'BUG_REPORT_URL="https://issues.redhat.com/"\n\nREDHAT_BUGZILLA_PRODUCT="Red Hat Enterprise Linux 9"\n'
+        'REDHAT_BUGZILLA_PRODUCT_VERSION=9.6\nREDHAT_SUPPORT_PRODUCT="Red Hat Enterprise Linux"\n'
+        'REDHAT_SUPPORT_PRODUCT_VERSION="9.6"\n')
+    s.files["/etc/redhat-release"] = "Red Hat Enterprise Linux release 9.6 (Plow)\n"
+    s.links["/lib"] = "usr/lib"
+    kernel(s, "5.14.0-570.12.1.el9_6.x86_64", "Linux version 5.14.0-570.12.1.el9_6.x86_64 "
+           "(mockbuild@x86-64-02.build.eng.rdu2.redhat.com) (gcc (GCC) 11.5.0 20240719 (Red Hat 11.5.0-5), GNU ld "
+           "version 2.35.2-63.el9) #1 SMP PREEMPT_DYNAMIC Fri Apr 4 10:41:31 EDT 2025", headers=False, lib="/usr/lib")
+    dmi(s, "Dell Inc.", "PowerEdge R750xa", 23)
+    s.dirs.append("/sys/class/power_supply")
+    s.files["/proc/cpuinfo"] = cpuinfo("Intel(R) Xeon(R) Gold 6326 CPU @ 2.90GHz", 6, 106, 6, "2900.000",
+                                       "24576 KB", SKYLAKE_SP_FLAGS, 1, 16, 2)
+    s.files["/proc/meminfo"] = meminfo(263852032)
+    pci(s, "0000:00:00.0", "8086", "09a2", "060000")
+    pci(s, "0000:03:00.0", "102b", "0536", "030000")  # the iDRAC's Matrox G200eW3 serves the console
+    pci(s, "0000:17:00.0", "10de", "20f1", "030200")
+    pci(s, "0000:31:00.0", "14e4", "16d7", "020000")
+    s.files["/usr/share/hwdata/pci.ids"] = pci_ids_excerpt()
+    # nouveau claims the A100 through its PCI alias at boot, as on any RHEL 9 install without NVIDIA's driver.
+    s.files["/proc/modules"] = (
+        "nouveau 2981888 0 - Live 0x0000000000000000\nmxm_wmi 16384 1 nouveau, Live 0x0000000000000000\n"
+        "drm_ttm_helper 16384 2 nouveau,mgag200, Live 0x0000000000000000\n"
+        "ttm 98304 2 nouveau,drm_ttm_helper, Live 0x0000000000000000\n"
+        "mgag200 73728 0 - Live 0x0000000000000000\nbnxt_en 385024 0 - Live 0x0000000000000000\n")
+    s.files["/proc/cmdline"] = ("BOOT_IMAGE=(hd0,gpt2)/vmlinuz-5.14.0-570.12.1.el9_6.x86_64 "
+                                "root=/dev/mapper/rhel-root ro crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M "
+                                "resume=/dev/mapper/rhel-swap rd.lvm.lv=rhel/root rd.lvm.lv=rhel/swap selinux=0\n")
+    s.dirs.append("/run/systemd/system")
+    s.links["/var/run"] = "../run"
+    s.dirs.append("/sys/firmware/efi/efivars")
+    s.commands.append(command(["mokutil", "--sb-state"], 0, "SecureBoot disabled\n"))
+    processes(s, {1: "systemd", 812: "systemd-journal", 1204: "chronyd", 1230: "tuned", 1301: "sshd", 4410: "bash"})
+    s.nvml = dict(NVML_NOT_FOUND)
+    s.env = {"PATH": "/opt/ml/venv/bin:/root/.local/bin:/root/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin",
+             "VIRTUAL_ENV": "/opt/ml/venv", "SSH_CONNECTION": "10.20.0.5 51522 10.20.3.41 22"}
+    # A venv of RHEL's python3.12: its ensurepip installs the distribution's pip wheel (python3.12-pip-wheel).
+    s.python = python_json("/opt/ml/venv/bin/python", "3.12.9", "23.2.1", {})
+    s.expected = {
+        "os.id": "rhel", "os.version_id": "9.6", "os.pretty_name": "Red Hat Enterprise Linux 9.6 (Plow)",
+        "os.family": "rhel", "os.codename": None, "kernel.release": "5.14.0-570.12.1.el9_6.x86_64",
+        "kernel.headers_installed": False, "host.memory_mib": 257668,
+        "cpu.model": "Intel(R) Xeon(R) Gold 6326 CPU @ 2.90GHz", "cpu.count": 32, "cpu.flags": SKYLAKE_SP_FLAGS.split(),
+        # hwdata's PCI ID database names the card and its chip: GA100 is Ampere, compute capability 8.0, served by
+        # the open and the proprietary kernel modules alike.
+        "gpu.count": 1, "gpu.names": ["NVIDIA A100 PCIe 40GB"], "gpu.pci_ids": ["10de:20f1"],
+        "gpu.compute_capabilities": ["8.0"], "gpu.chips": ["GA100"], "gpu.architectures": ["ampere"],
+        "gpu.kernel_modules": ["either"],
+        "driver.nvml_error": "NVMLError_LibraryNotFound", "nouveau.loaded": True, "display.init": "systemd",
+        "python.executable": "/opt/ml/venv/bin/python", "python.version": "3.12.9", "pip.version": "23.2.1",
+    }
+    return s
+
+
+# -- PyTorch and JAX wheels on a GPU workstation -----------------------------------------------------------------
+
+TORCH_213_CU130_WHEELS = {
+    # torch 2.13.0+cu130's CUDA wheels (cuda-toolkit[...]==13.0.3, cuDNN 9.20.0.48, NCCL 2.29.7 as its release
+    # matrix says): CUDA 13's toolkit wheels carry no -cuXX suffix.
+    "cuda-toolkit": "13.0.3", "nvidia-cublas": "13.1.0.3", "nvidia-cuda-cupti": "13.0.85",
+    "nvidia-cuda-nvrtc": "13.0.88", "nvidia-cuda-runtime": "13.0.96", "nvidia-cudnn-cu13": "9.20.0.48",
+    "nvidia-cufft": "12.0.0.61", "nvidia-curand": "10.4.0.35", "nvidia-cusolver": "12.0.4.66",
+    "nvidia-cusparse": "12.6.3.3", "nvidia-nccl-cu13": "2.29.7", "nvidia-nvjitlink": "13.0.88",
+    "nvidia-nvtx": "13.0.85",
+}
+TORCH_CU12_WHEELS = {
+    # PyTorch's CUDA 12 wheels (torch 2.13.0+cu126: cuDNN 9.10.2.21, NCCL 2.29.3), every one suffixed -cu12.
+    "nvidia-cublas-cu12": "12.6.4.1", "nvidia-cuda-cupti-cu12": "12.6.80", "nvidia-cuda-nvrtc-cu12": "12.6.77",
+    "nvidia-cuda-runtime-cu12": "12.6.77", "nvidia-cudnn-cu12": "9.10.2.21", "nvidia-cufft-cu12": "11.3.0.4",
+    "nvidia-nccl-cu12": "2.29.3", "nvidia-nvjitlink-cu12": "12.6.85",
+}
+
+
+def gpu_workstation(s: Scenario, driver: str, date: str, cuda: int, card: tuple[str, str, list[int], int],
+                    open_module: bool, packages: dict[str, str]) -> None:
+    """An Ubuntu 24.04 workstation with one NVIDIA card on NVIDIA's driver ``driver`` (its NVML answers), no
+    system CUDA toolkit, and a virtual environment holding ``packages``: the frameworks bring their CUDA as
+    wheels. ``card``: its name, PCI device id, compute capability and memory in MiB."""
+    name, device, cc, memory = card
+    s.links["/etc/os-release"] = "../usr/lib/os-release"
+    s.files["/usr/lib/os-release"] = os_release_ubuntu("24.04", "24.04.3", "noble", "Noble Numbat")
+    s.files["/etc/lsb-release"] = lsb_release("24.04", "noble", "Ubuntu 24.04.3 LTS")
+    s.files["/etc/debian_version"] = "trixie/sid\n"
+    s.links["/lib"] = "usr/lib"
+    on_the_host(s)
+    kernel(s, "6.8.0-88-generic", "Linux version 6.8.0-88-generic (buildd@lcy02-amd64-004) (x86_64-linux-gnu-gcc-13 "
+           "(Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #89-Ubuntu SMP "
+           "PREEMPT_DYNAMIC Sat Oct 11 01:02:46 UTC 2025", headers=True, lib="/usr/lib")
+    dmi(s, "ASUSTeK COMPUTER INC.", "ProArt Z890-CREATOR WIFI", 3)
+    s.dirs.append("/sys/class/power_supply")
+    s.files["/proc/cpuinfo"] = cpuinfo("Intel(R) Core(TM) Ultra 9 285K", 6, 198, 2, "3700.000", "36864 KB",
+                                       ALDER_LAKE_FLAGS, 1, 24, 1)
+    s.files["/proc/meminfo"] = meminfo(131072000)
+    pci(s, "0000:00:00.0", "8086", "7d1a", "060000")
+    pci(s, "0000:01:00.0", "10de", device, "030000")
+    flavour = "Open Kernel Module for x86_64" if open_module else "Kernel Module"
+    taint = "(OE)" if open_module else "(POE)"
+    s.files["/proc/modules"] = (
+        f"nvidia_uvm 2076672 0 - Live 0xffffffffc2a4d000 {taint}\n"
+        f"nvidia_drm 135168 0 - Live 0xffffffffc2a2e000 {taint}\n"
+        f"nvidia_modeset 1638400 1 nvidia_drm, Live 0xffffffffc28de000 {taint}\n"
+        f"nvidia 104136704 3 nvidia_uvm,nvidia_modeset, Live 0xffffffffbc800000 {taint}\n")
+    s.files["/proc/driver/nvidia/version"] = (
+        f"NVRM version: NVIDIA UNIX {flavour}  {driver}  Release Build  (dvs-builder@U22-I3-AF03-09-1)  {date}\n"
+        "GCC version:  gcc version 13.3.0 (Ubuntu 13.3.0-6ubuntu2~24.04) \n")
+    s.files["/sys/module/nvidia/version"] = f"{driver}\n"
+    s.files[f"/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.{driver}"] = b""
+    s.links["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"] = f"libnvidia-ml.so.{driver}"
+    s.files["/etc/modprobe.d/blacklist.conf"] = UBUNTU_BLACKLIST_CONF
+    s.files["/etc/modprobe.d/nvidia-graphics-drivers-kms.conf"] = "options nvidia-drm modeset=1\n"
+    s.files["/usr/lib/modprobe.d/blacklist-nvidia-nouveau.conf"] = NOUVEAU_BLACKLIST_CONF
+    s.files["/proc/cmdline"] = "BOOT_IMAGE=/boot/vmlinuz-6.8.0-88-generic root=UUID=3f1c ro quiet splash\n"
+    s.dirs.append("/run/systemd/system")
+    s.links["/var/run"] = "/run"
+    s.dirs.append("/sys/firmware/efi/efivars")
+    s.commands.append(command(["mokutil", "--sb-state"], 0, "SecureBoot disabled\n"))
+    processes(s, {1: "systemd", 411: "systemd-journal", 1190: "sshd", 1302: "nvidia-persiste", 3011: "bash"})
+    s.nvml = {"driver_version": driver, "cuda_driver_version": cuda, "nvml_version": f"{cuda // 1000}.{driver}",
+              "devices": [gpu(0, name, "GPU-3c9e51d2-7a40-4f6b-8d21-5e0f9b7c2a18", "00000000:01:00.0",
+                              memory * 1048576, 4194304, cc, False, [])]}
+    s.env = {"PATH": "/home/user/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+             "SSH_CONNECTION": "10.0.0.5 50022 10.0.0.52 22", "VIRTUAL_ENV": "/home/user/venv"}
+    s.python = python_json("/home/user/venv/bin/python", "3.12.3", "25.2", packages)
+
+
+def workstation_expected(driver: str, cuda_max: str, card: tuple[str, str, list[int], int], chip: str,
+                         architecture: str, modules: str, open_module: bool) -> dict[str, Any]:
+    """The facts of a ``gpu_workstation`` a person reads off its files (the frameworks' are the scenario's own)."""
+    name, device, cc, memory = card
+    return {
+        "os.id": "ubuntu", "os.version_id": "24.04", "os.pretty_name": "Ubuntu 24.04.3 LTS", "os.family": "debian",
+        "os.codename": "noble", "kernel.release": "6.8.0-88-generic", "kernel.headers_installed": True,
+        "host.container": "none", "host.container_evidence": [], "host.memory_mib": 128000,
+        "cpu.model": "Intel(R) Core(TM) Ultra 9 285K", "cpu.count": 24,
+        "cpu.flags": ALDER_LAKE_FLAGS.split(),
+        "gpu.count": 1, "gpu.names": [name], "gpu.pci_ids": [f"10de:{device}"], "gpu.errors": [None],
+        "gpu.uuids": ["GPU-3c9e51d2-7a40-4f6b-8d21-5e0f9b7c2a18"], "gpu.compute_capabilities": [f"{cc[0]}.{cc[1]}"],
+        "gpu.chips": [chip], "gpu.architectures": [architecture], "gpu.kernel_modules": [modules],
+        "gpu.memory_total_mib": [memory], "gpu.memory_used_mib": [4], "gpu.processes": [],
+        "gpu.display_active": False,
+        "driver.loaded": True, "driver.version": driver, "driver.userspace_version": driver,
+        "driver.open_kernel_module": open_module, "driver.cuda_max": cuda_max, "nouveau.blacklisted": True,
+        "display.init": "systemd", "python.executable": "/home/user/venv/bin/python", "python.version": "3.12.3",
+        "pip.version": "25.2",
+    }
+
+
+RTX_4090 = ("NVIDIA GeForce RTX 4090", "2684", [8, 9], 24564)
+RTX_5090 = ("NVIDIA GeForce RTX 5090", "2b85", [12, 0], 32607)
+RTX_A6000 = ("NVIDIA RTX A6000", "2230", [8, 6], 49140)
+
+
+def torch_cu130_old_driver() -> Scenario:
+    s = Scenario("ubuntu2404-torch-cu130-driver570", "Ubuntu 24.04 workstation, a GeForce RTX 4090 on NVIDIA's "
+                 "driver 570.172.08 (CUDA 12.8 at most), and PyTorch 2.13.0+cu130 from PyTorch's cu130 index with "
+                 "its CUDA 13 wheels in a virtual environment: the driver is older than CUDA 13's 580.")
+    gpu_workstation(s, "570.172.08", "Wed Jul  2 15:07:20 UTC 2025", 12080, RTX_4090, False,
+                    {"torch": "2.13.0+cu130", **TORCH_213_CU130_WHEELS})
+    s.expected = {
+        **workstation_expected("570.172.08", "12.8", RTX_4090, "AD102", "ada", "either", False),
+        "cuda.pip_runtime_version": "13.0", "cudnn.pip_version": "9.20.0.48",
+        "torch.version": "2.13.0+cu130", "torch.build": "cuda", "torch.cuda_version": "13.0",
+        "python.cuda_wheels": {name: version for name, version in TORCH_213_CU130_WHEELS.items()
+                               if name.startswith("nvidia-")},
+    }
+    return s
+
+
+def torch_cu126_blackwell() -> Scenario:
+    s = Scenario("ubuntu2404-rtx5090-torch-cu126", "Ubuntu 24.04 workstation, a GeForce RTX 5090 (Blackwell, "
+                 "compute capability 12.0) on NVIDIA's driver 580.95.05 with the open kernel modules, and PyTorch "
+                 "2.13.0+cu126 from PyTorch's cu126 index: that wheel has kernels up to sm_90 only.")
+    gpu_workstation(s, "580.95.05", "Tue Sep 23 09:50:13 UTC 2025", 13000, RTX_5090, True,
+                    {"torch": "2.13.0+cu126", **TORCH_CU12_WHEELS})
+    s.files["/usr/share/misc/pci.ids"] = pci_ids_excerpt()
+    s.expected = {
+        **workstation_expected("580.95.05", "13.0", RTX_5090, "GB202", "blackwell", "open", True),
+        "cuda.pip_runtime_version": "12.6", "cudnn.pip_version": "9.10.2.21",
+        "torch.version": "2.13.0+cu126", "torch.build": "cuda", "torch.cuda_version": "12.6",
+        "python.cuda_wheels": dict(TORCH_CU12_WHEELS),
+    }
+    return s
+
+
+JAX_CUDA13_WHEELS = {
+    # jax[cuda13] 0.10.2: the plugin, its PJRT and the CUDA 13 wheels of its with-cuda extra.
+    "nvidia-cublas": "13.1.0.3", "nvidia-cuda-nvcc": "13.0.88", "nvidia-cuda-runtime": "13.0.96",
+    "nvidia-cudnn-cu13": "9.20.0.48", "nvidia-cufft": "12.0.0.61", "nvidia-nccl-cu13": "2.29.7",
+    "nvidia-nvjitlink": "13.0.88",
+}
+TORCH_28_WHEELS = {
+    # torch 2.8.0 from PyPI: CUDA 12.8, every wheel suffixed -cu12.
+    "nvidia-cublas-cu12": "12.8.4.1", "nvidia-cuda-runtime-cu12": "12.8.90", "nvidia-cudnn-cu12": "9.10.2.21",
+    "nvidia-nccl-cu12": "2.27.3", "nvidia-nvjitlink-cu12": "12.8.93",
+}
+
+
+def mixed_cuda_wheels() -> Scenario:
+    s = Scenario("ubuntu2404-torch-jax-mixed-cuda", "Ubuntu 24.04 workstation, an RTX A6000 on NVIDIA's driver "
+                 "580.95.05, and one virtual environment holding PyTorch 2.8.0 from PyPI (CUDA 12.8 wheels) and "
+                 "jax[cuda13] 0.10.2 (CUDA 13 wheels): cuDNN and NCCL for both CUDA releases in one folder.")
+    gpu_workstation(s, "580.95.05", "Tue Sep 23 09:50:13 UTC 2025", 13000, RTX_A6000, False,
+                    {"torch": "2.8.0", **TORCH_28_WHEELS, "jax": "0.10.2", "jaxlib": "0.10.2",
+                     "jax-cuda13-plugin": "0.10.2", "jax-cuda13-pjrt": "0.10.2", **JAX_CUDA13_WHEELS})
+    s.expected = {
+        **workstation_expected("580.95.05", "13.0", RTX_A6000, "GA102", "ampere", "either", False),
+        # setupkit's existing probes take the first suffixed runtime and cuDNN they know (CUDA 13's first).
+        "cuda.pip_runtime_version": "12.8", "cudnn.pip_version": "9.20.0.48",
+        "torch.version": "2.8.0", "torch.build": "cuda", "torch.cuda_version": "12.8",
+        "jax.version": "0.10.2", "jax.cuda_plugin": {"jax-cuda13-plugin": "0.10.2"}, "jax.cuda_version": "13.0",
+        "python.cuda_wheels": dict(sorted({**TORCH_28_WHEELS, **JAX_CUDA13_WHEELS}.items())),
+    }
+    return s
+
+
+TF_221_WHEELS = {
+    # pip install tensorflow[and-cuda]==2.21.0 for CPython 3.12 on manylinux_2_27 x86_64, as PyPI resolved it on
+    # 2026-12-01 (pip install --dry-run --report): TensorFlow's CUDA 12 wheels, every one suffixed -cu12.
+    "nvidia-cublas-cu12": "12.9.3.13", "nvidia-cuda-cupti-cu12": "12.8.90", "nvidia-cuda-nvcc-cu12": "12.9.86",
+    "nvidia-cuda-nvrtc-cu12": "12.9.86", "nvidia-cuda-runtime-cu12": "12.9.79", "nvidia-cudnn-cu12": "9.28.0.42",
+    "nvidia-cufft-cu12": "11.4.1.4", "nvidia-curand-cu12": "10.3.10.19", "nvidia-cusolver-cu12": "11.7.5.82",
+    "nvidia-cusparse-cu12": "12.5.10.65", "nvidia-nccl-cu12": "2.32.3", "nvidia-nvjitlink-cu12": "12.9.86",
+}
+
+
+def tensorflow_workstation(name: str, card: tuple[str, str, list[int], int], chip: str, architecture: str,
+                           modules: str, open_module: bool, what: str) -> Scenario:
+    """An Ubuntu 24.04 workstation on driver 580.95.05 with tensorflow[and-cuda] 2.21.0 in a venv."""
+    s = Scenario(name, f"Ubuntu 24.04 workstation, {what}, on NVIDIA's driver 580.95.05, and TensorFlow 2.21.0 "
+                       f"installed with pip install tensorflow[and-cuda] in a virtual environment.")
+    gpu_workstation(s, "580.95.05", "Tue Sep 23 09:50:13 UTC 2025", 13000, card, open_module,
+                    {"tensorflow": "2.21.0", **TF_221_WHEELS})
+    s.files["/usr/share/misc/pci.ids"] = pci_ids_excerpt()
+    s.expected = {
+        **workstation_expected("580.95.05", "13.0", card, chip, architecture, modules, open_module),
+        "cuda.pip_runtime_version": "12.9", "cudnn.pip_version": "9.28.0.42",
+        "tensorflow.version": "2.21.0", "tensorflow.package": "tensorflow",
+        "tensorflow.distributions": {"tensorflow": "2.21.0"},
+        "python.cuda_wheels": dict(TF_221_WHEELS),
+    }
+    return s
+
+
+def tensorflow_ada() -> Scenario:
+    return tensorflow_workstation("ubuntu2404-rtx4090-tensorflow221", RTX_4090, "AD102", "ada", "either", False,
+                                  "a GeForce RTX 4090 (Ada, compute capability 8.9)")
+
+
+def tensorflow_blackwell() -> Scenario:
+    return tensorflow_workstation("ubuntu2404-rtx5090-tensorflow221", RTX_5090, "GB202", "blackwell", "open", True,
+                                  "a GeForce RTX 5090 (Blackwell, compute capability 12.0) with the open kernel "
+                                  "modules")
+
+
 SCENARIOS = (ubuntu1404, ubuntu1604, ubuntu2204_two_gpus, ubuntu2204_mismatch, wsl2, centos7, laptop, arch,
              ubuntu2404_blackwell, ubuntu2204_pascal_cuda13, gpu_container,
-             build_container)
+             build_container, rhel9_server_a100, torch_cu130_old_driver, torch_cu126_blackwell, mixed_cuda_wheels,
+             tensorflow_ada, tensorflow_blackwell)
 
 
 # -- writing ---------------------------------------------------------------------------------------------------
@@ -1155,6 +1440,10 @@ GLIBC = {
     "ubuntu2204-driver-mismatch": "2.35", "wsl2-ubuntu2204": "2.35", "centos7-no-avx": "2.17",
     "laptop-hybrid-secureboot": "2.35", "ubuntu2404-rtx5090-nouveau": "2.39", "ubuntu2204-gtx1080ti-cuda13": "2.35",
     "docker-gpu-l4-ubuntu2204": "2.35", "docker-build-debian12-nogpu": "2.36",
+    "rhel9-server-a100": "2.34",
+    "ubuntu2404-torch-cu130-driver570": "2.39", "ubuntu2404-rtx5090-torch-cu126": "2.39",
+    "ubuntu2404-torch-jax-mixed-cuda": "2.39", "ubuntu2404-rtx4090-tensorflow221": "2.39",
+    "ubuntu2404-rtx5090-tensorflow221": "2.39",
 }
 
 
