@@ -150,6 +150,75 @@ FACTS: dict[str, str] = {
     "that major release as X.0 (jax[cuda13-local] uses the system's); null without a plugin",
     "python.cuda_wheels": "every NVIDIA CUDA library wheel installed, {name: version} (nvidia-cudnn-cu12, "
     "nvidia-cuda-runtime ...): the -cuXX suffix, or for CUDA 13's suffix-free wheels the version, tells its CUDA",
+    # -- the deep probes of PyTorch and JAX: each imported in a child process (doctor --deep, snapshot --deep;
+    # else null); status as tfprobe.status: ok | not-installed | import-error | crashed | timeout | no-output |
+    # not-recorded --------------------------------------------------------------------------------------------
+    "torchprobe.status": "ok | not-installed | import-error | crashed | timeout | no-output | not-recorded (the deep "
+    "PyTorch probe's outcome; not-recorded: a snapshot that holds no run of it)",
+    "torchprobe.error": "what went wrong, in one line (the ImportError, the signal, the timeout)",
+    "torchprobe.returncode": "the probe interpreter's exit status (negative: killed by that signal)",
+    "torchprobe.python": "the interpreter the probe ran",
+    "torchprobe.version": "torch.__version__ (2.13.0+cu130)",
+    "torchprobe.cuda": "torch.version.cuda: the CUDA it was built with (13.0); null for a CPU build",
+    "torchprobe.cudnn": "torch.backends.cudnn.version(), the cuDNN it loads (91002 for 9.10.2); null when none",
+    "torchprobe.nccl": "the NCCL it was built with, torch.cuda.nccl.version() as X.Y.Z; null for a CPU build",
+    "torchprobe.cuda_available": "torch.cuda.is_available()",
+    "torchprobe.device_count": "torch.cuda.device_count() (0 when CUDA is not available)",
+    "torchprobe.devices": "torch.cuda.get_device_name(i) of each device it sees (NVIDIA H100 80GB HBM3)",
+    "torchprobe.arch_list": "torch.cuda.get_arch_list(): the architectures the build has kernels for (sm_90, "
+    "compute_90 for PTX); [] for a CPU build, and in releases that ask it only of an available CUDA",
+    "torchprobe.cuda_error": "why CUDA did not start, as torch said it (its CUDA initialization warning, or the "
+    "error of a CUDA call); null when none",
+    "jaxprobe.status": "ok | not-installed | import-error | crashed | timeout | no-output | not-recorded (the deep "
+    "JAX probe's outcome; import-error also when jax imports but jax.devices() fails)",
+    "jaxprobe.error": "what went wrong, in one line (the ImportError, the signal, the timeout)",
+    "jaxprobe.returncode": "the probe interpreter's exit status (negative: killed by that signal)",
+    "jaxprobe.python": "the interpreter the probe ran",
+    "jaxprobe.version": "jax.__version__",
+    "jaxprobe.backend": "jax.default_backend(): gpu | cpu | tpu",
+    "jaxprobe.devices": "jax.devices(), one {platform, device_kind} a device ({gpu, NVIDIA H100 80GB HBM3})",
+    "jaxprobe.gpus": "the device_kind of each GPU device JAX sees",
+    "jaxprobe.gpu_count": "how many GPU devices JAX sees",
+    "jaxprobe.cuda_plugins": "the JAX CUDA plugin distributions the probe's interpreter has, {name: version} "
+    "(jax-cuda13-plugin, jax-cuda13-pjrt)",
+    "jaxprobe.cuda_error": "why JAX's cuda backend did not start, as JAX recorded or logged it; null when none",
+    # -- GPU health, level 1: what NVML says of each GPU's link, memory, clocks and power (per GPU lists, in
+    # gpu.names' order; an entry is null where NVML could not say; the whole fact null when NVML did not start) --
+    "gpu.pcie_gen": "PCIe generation each GPU's link runs at now (nvmlDeviceGetCurrPcieLinkGeneration); an idle "
+    "link trains down to save power, so a low one at idle is no fault",
+    "gpu.pcie_gen_max": "the highest PCIe generation each GPU's link can run at in this slot: the lower of the "
+    "card's and the slot's (nvmlDeviceGetMaxPcieLinkGeneration)",
+    "gpu.pcie_gen_gpu_max": "the highest PCIe generation each card itself supports "
+    "(nvmlDeviceGetGpuMaxPcieLinkGeneration)",
+    "gpu.pcie_width": "lanes each GPU's link runs with now (nvmlDeviceGetCurrPcieLinkWidth): 16 for x16",
+    "gpu.pcie_width_max": "the most lanes each GPU's link can have in this slot (nvmlDeviceGetMaxPcieLinkWidth)",
+    "gpu.ecc_mode": "ECC is on for each GPU's memory now (nvmlDeviceGetEccMode); null where the card has none "
+    "(GeForce: see gpu.nvml_unsupported)",
+    "gpu.ecc_uncorrected_volatile": "uncorrectable ECC errors on each GPU since the driver was loaded "
+    "(nvmlDeviceGetTotalEccErrors, volatile)",
+    "gpu.ecc_uncorrected_aggregate": "uncorrectable ECC errors in each GPU's lifetime (nvmlDeviceGetTotalEccErrors, "
+    "aggregate)",
+    "gpu.retired_pages_pending": "each GPU has memory pages marked for retirement that wait for a driver reload "
+    "(nvmlDeviceGetRetiredPagesPendingStatus; Kepler to Turing data-centre cards)",
+    "gpu.remapped_rows_pending": "each GPU has memory rows marked for remapping that wait for a GPU reset "
+    "(nvmlDeviceGetRemappedRows; Ampere and later)",
+    "gpu.remapped_rows_failed": "a row remapping has failed on each GPU: its memory can no longer be repaired "
+    "(nvmlDeviceGetRemappedRows)",
+    "gpu.throttle_reasons": "per GPU, why its clocks are held down now, by NVML's clocks event reasons: gpu_idle, "
+    "applications_clocks_setting, sw_power_cap, hw_slowdown, sync_boost, sw_thermal_slowdown, hw_thermal_slowdown, "
+    "hw_power_brake_slowdown, display_clock_setting ([] when none)",
+    "gpu.power_limit_w": "the power limit each GPU's driver enforces, in watts (nvmlDeviceGetEnforcedPowerLimit)",
+    "gpu.power_default_limit_w": "each GPU's default power limit, in watts (nvmlDeviceGetPowerManagementDefaultLimit)",
+    "gpu.persistence_mode": "persistence mode is on for each GPU (nvmlDeviceGetPersistenceMode): the driver keeps "
+    "it initialised while no program uses it",
+    "gpu.mig_mode": "Multi-Instance GPU mode is on for each GPU (nvmlDeviceGetMigMode, current)",
+    "gpu.nvml_unsupported": "per GPU, the nvml.json fields NVML answered NotSupported for (ecc_mode, "
+    "remapped_rows_pending, retired_pages_pending ...): features that card does not have",
+    "gpu.kernel_log": "read | denied | unreadable | not-recorded: whether the kernel log (dmesg) could be read for "
+    "the driver's Xid errors (denied: only root may read it; not-recorded: a snapshot without it); null when not "
+    "asked (no GPU, or the nvidia module not loaded)",
+    "gpu.xid_events": "the driver's Xid errors in the kernel log since boot, one entry an Xid and GPU: {xid, pci, "
+    "count, message}; null when the log was not read",
 }
 
 

@@ -35,14 +35,19 @@ err_console = cast("Console", _LazyConsole(stderr=True, soft_wrap=True))
 console = cast("Console", _LazyConsole())
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of the report.")]
-DeepOption = Annotated[bool, typer.Option("--deep", help="Also import TensorFlow in a child process and run an op on "
-                                                        "each GPU (from a snapshot: the run `setupkit snapshot "
-                                                        "--deep` recorded).")]
+DeepOption = Annotated[bool, typer.Option("--deep", help="Also import TensorFlow (and run an op on each GPU), PyTorch "
+                                                        "and JAX, each in a child process (from a snapshot: the runs "
+                                                        "`setupkit snapshot --deep` recorded).")]
 DeepTimeoutOption = Annotated[str, typer.Option("--deep-timeout", metavar="SECONDS",
-                                                help="How long the deep probe may take (1 to 3600).")]
+                                                help="How long each deep probe may take (1 to 3600).")]
 DeepPythonOption = Annotated[str | None, typer.Option("--deep-python", metavar="PATH",
-                                                      help="Interpreter whose TensorFlow --deep probes "
+                                                      help="Interpreter whose frameworks --deep probes "
                                                            "(default: this one; not with doctor --snapshot).")]
+LevelOption = Annotated[str, typer.Option(
+    "--level", metavar="N", help="1: read the host (the default). 2: also measure the CPU and every GPU (matrix "
+                                 "multiply, memory and host-link bandwidth, under 30 s a device) and judge each "
+                                 "figure against its reference (from a snapshot: the runs `setupkit snapshot "
+                                 "--level 2` recorded).")]
 SnapshotOption = Annotated[
     str | None,
     typer.Option("--snapshot", metavar="PATH", help="Read this snapshot (folder or .tar.gz) instead of this machine."),

@@ -11,8 +11,10 @@ from setupkit.cli.common import (
     DeepPythonOption,
     DeepTimeoutOption,
     JsonOption,
+    LevelOption,
     SnapshotOption,
     console,
+    err_console,
     print_json,
 )
 
@@ -33,6 +35,7 @@ def doctor(
     deep: DeepOption = False,
     deep_timeout: DeepTimeoutOption = "120",
     deep_python: DeepPythonOption = None,
+    level: LevelOption = "1",
 ) -> None:
     """Inspect this host (or a snapshot) and report each check with its fix. Exit 1 if a check fails."""
     from setupkit.doctor.run import DoctorOptions, run_doctor
@@ -40,13 +43,15 @@ def doctor(
 
     # Parsed here rather than by click: its float type takes "nan" and "1e308", and its errors take four lines.
     options = DoctorOptions(snapshot=snapshot, checks_dirs=tuple(checks_dir), only=tuple(only), skip=tuple(skip),
-                            deep=deep, deep_timeout=parse_deep_timeout(deep_timeout), deep_python=deep_python)
+                            deep=deep, deep_timeout=parse_deep_timeout(deep_timeout), deep_python=deep_python,
+                            level=_level(level))
     if list_checks:
         from setupkit.doctor.report import list_checks as print_checks
 
         print_checks(console, options.selected_checks())
         return
-    findings, facts = run_doctor(options)
+    # The progress of level 2 goes to stderr, and only beside the text report: --json prints nothing else.
+    findings, facts = run_doctor(options, progress=None if json_output else _progress)
     from setupkit.doctor.engine import exit_code
 
     if json_output:
@@ -58,6 +63,18 @@ def doctor(
 
         report.render(console, findings, facts, options.source_label(), verbose=verbose)
     raise typer.Exit(exit_code(findings))
+
+
+def _level(text: str) -> int:
+    if text == "1":  # the default: plain doctor does not import the measurement probe
+        return 1
+    from setupkit.probes.measure import parse_level
+
+    return parse_level(text)
+
+
+def _progress(line: str) -> None:
+    err_console.print(f"{line} ...", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

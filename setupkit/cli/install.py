@@ -39,9 +39,17 @@ def install(
     upgrade_tensorflow: Annotated[bool, typer.Option("--upgrade-tensorflow", help="Replace an installed TensorFlow "
                                                                                   "that works here by the newest "
                                                                                   "that fits.")] = False,
+    framework: Annotated[list[str] | None, typer.Option(
+        "--framework", metavar="NAME", help="tensorflow, torch or jax (repeatable; default tensorflow): each with "
+                                            "the CUDA variant the driver runs, its CUDA as pip wheels (PyTorch's "
+                                            "index for its variant; JAX's cuda12 or cuda13 extra).")] = None,
+    upgrade_frameworks: Annotated[bool, typer.Option("--upgrade-frameworks", help="Replace an installed PyTorch or "
+                                                                                  "JAX that works here by the newest "
+                                                                                  "that fits.")] = False,
     snapshot: SnapshotOption = None,
 ) -> None:
-    """Plan and run the steps from an NVIDIA driver to a working TensorFlow; a re-run changes nothing."""
+    """Plan and run the steps from an NVIDIA driver to a working TensorFlow (or PyTorch, or JAX); a re-run changes
+    nothing."""
     from setupkit.install import run
     from setupkit.install.options import PlanOptions, parse_driver_branch
 
@@ -52,7 +60,8 @@ def install(
     branch = None if driver_branch is None else parse_driver_branch(driver_branch)
     plan_options = PlanOptions(gpu=gpu, cuda_version=cuda_version, driver_branch=branch, toolkit_path=toolkit_path,
                                cuda_runfile=cuda_runfile, override=override, with_toolkit=with_toolkit,
-                               upgrade_tensorflow=upgrade_tensorflow)
+                               upgrade_tensorflow=upgrade_tensorflow, frameworks=tuple(framework or ()),
+                               upgrade_frameworks=upgrade_frameworks)
     options = run.InstallOptions(plan=plan_options, only=tuple(only or ()), skip=tuple(skip or ()), snapshot=snapshot)
     if dry_run:
         _show_plan(run.make_plan(options), json_output)

@@ -26,7 +26,9 @@ class Backend(str, Enum):
 MAX_SEED = 2**32 - 1
 """numpy's and Keras' seeds are unsigned 32-bit."""
 
-BackendOption = Annotated[Backend, typer.Option(help="Keras backend (chosen before Keras loads).")]
+BackendOption = Annotated[Backend | None, typer.Option(
+    show_default=False, help="Keras backend (chosen before Keras loads). Default: TensorFlow where it is installed, "
+                             "else JAX, else PyTorch (told from package metadata), saying which on stderr.")]
 StepsOption = Annotated[int, typer.Option(min=1, max=1_000_000, help="Timed training steps, after the warm-up ones.")]
 WarmupOption = Annotated[int, typer.Option(min=1, max=100_000, help="Untimed steps first (compilation, tracing).")]
 EpochsOption = Annotated[int | None, typer.Option(min=1, max=1_000,
@@ -55,27 +57,32 @@ CompareOption = Annotated[bool, typer.Option("--compare-cpu",
 RequireGpuOption = Annotated[bool, typer.Option("--require-gpu", help="Fail unless a GPU trained.")]
 
 
-def smoke_test(json_output: JsonOption = False, backend: BackendOption = Backend.tensorflow, steps: StepsOption = 60,
+def smoke_test(json_output: JsonOption = False, backend: BackendOption = None, steps: StepsOption = 60,
                warmup: WarmupOption = 10, epochs: EpochsOption = None, batch_size: BatchOption = 128,
                gpus: GpusOption = "all", memory_growth: GrowthOption = True, mixed_precision: MixedOption = False,
                data: DataOption = None, synthetic: SyntheticOption = False, download: DownloadOption = True,
                seed: SeedOption = 0, compare_cpu: CompareOption = False, require_gpu: RequireGpuOption = False) -> None:
     """Train the CIFAR-10 tutorial CNN briefly; report images/sec, loss and accuracy against references."""
     from setupkit.smoke import backend as backends
+    from setupkit.smoke import choice
 
     backends.cuda_visible_devices(gpus)  # a bad --gpus is a usage error before anything loads
     if synthetic and data:
         raise UsageError("--data and --synthetic were both given", hint="give --data DIR or --synthetic, not both")
-    backends.require_framework(backend.value)  # before the modules below import numpy
+    facts, packages = choice.read_host()
+    chosen = choice.choose(None if backend is None else backend.value, packages, facts)
+    if chosen.line:
+        err_console.print(chosen.line, markup=False, highlight=False, soft_wrap=True)
+    backends.require_framework(chosen.backend)  # before the modules below import numpy
     from setupkit.smoke.progress import progress_for
     from setupkit.smoke.report import render
     from setupkit.smoke.run import Options, run_smoke
 
-    options = Options(backend=backend.value, gpus=gpus, memory_growth=memory_growth, mixed_precision=mixed_precision,
-                      steps=steps, warmup=warmup, epochs=epochs, batch_size=batch_size, data=data,
-                      synthetic=synthetic, download=download, seed=seed, compare_cpu=compare_cpu,
-                      require_gpu=require_gpu)
-    document = run_smoke(options, progress_for(json_output, err_console))
+    options = Options(backend=chosen.backend, backend_choice=chosen.line, gpus=gpus, memory_growth=memory_growth,
+                      mixed_precision=mixed_precision, steps=steps, warmup=warmup, epochs=epochs,
+                      batch_size=batch_size, data=data, synthetic=synthetic, download=download, seed=seed,
+                      compare_cpu=compare_cpu, require_gpu=require_gpu)
+    document = run_smoke(options, progress_for(json_output, err_console), facts)
     if json_output:
         print_json(document)
     else:

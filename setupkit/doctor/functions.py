@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from setupkit import bounded, versions
+from setupkit.doctor import health_functions, torch_arch
 from setupkit.knowledge import (
     cuda,
     distributions,
@@ -207,6 +208,17 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "torch_arch_list": (framework_wheels.torch_arch_list, 2, 2),
     "torch_variant_for": (framework_wheels.torch_variant_for, 2, 5),
     "tensorflow_gpu_gaps": (tensorflow_gpu_gaps, 5, 5),
+    "torch_deep_gpu_gaps": (torch_arch.arch_list_gaps, 3, 4),
+    "torch_deep_ptx_gpus": (torch_arch.arch_list_ptx_gpus, 3, 4),
+    "torch_deep_arch_list": (torch_arch.arch_list_text, 1, 1),
+    "gpus_below": (health_functions.gpus_below, 4, 4),
+    "power_capped": (health_functions.power_capped, 3, 3),
+    "gpus_where": (health_functions.gpus_where, 3, 3),
+    "gpus_counting": (health_functions.gpus_counting, 2, 2),
+    "gpus_with_reasons": (health_functions.gpus_with_reasons, 3, 3),
+    "unsupported_on_all": (health_functions.unsupported_on_all, 2, 2),
+    "xid_events": (health_functions.xid_events, 2, 2),
+    "xid_events_except": (health_functions.xid_events_except, 2, 2),
 }
 
 LOOKUPS: dict[str, Callable[[Any], Mapping[str, Any] | None]] = {

@@ -233,9 +233,63 @@ def _read_device(pynvml: Any, index: int) -> dict[str, Any]:
                      _number(ask("pcie_gen", "nvmlDeviceGetMaxPcieLinkGeneration"))],
         "pcie_width": [_number(ask("pcie_width", "nvmlDeviceGetCurrPcieLinkWidth")),
                        _number(ask("pcie_width", "nvmlDeviceGetMaxPcieLinkWidth"))],
+        **_health(pynvml, handle, errors),
         "processes": _processes(pynvml, handle, errors),
     }
     return _with_errors(device, errors)
+
+
+# NVML's constants (nvml.h; pynvml.py names them the same), written out: an old pynvml may lack a name, and the
+# numbers are NVML's ABI, not pynvml's.
+_UNCORRECTED = 1  # NVML_MEMORY_ERROR_TYPE_UNCORRECTED
+_VOLATILE = 0  # NVML_VOLATILE_ECC: since the driver was last loaded
+_AGGREGATE = 1  # NVML_AGGREGATE_ECC: the card's lifetime, kept in its InfoROM
+
+
+def _health(pynvml: Any, handle: Any, errors: dict[str, str]) -> dict[str, Any]:
+    """The level-1 health fields: what NVML says of the link, the memory, the clocks and the power limit.
+
+    Each is its own call, and a card that lacks the feature answers NotSupported (ECC and row remapping on a
+    GeForce card, retired pages on Ampere and later): that field is null and ``errors`` says so."""
+
+    def ask(fields: str | tuple[str, ...], name: str, *args: Any) -> Any:
+        return _call(pynvml, name, handle, *args, errors=errors, fields=fields)
+
+    ecc = ask("ecc_mode", "nvmlDeviceGetEccMode")  # [current, pending]
+    rows_fields = ("remapped_rows_correctable", "remapped_rows_uncorrectable", "remapped_rows_pending",
+                   "remapped_rows_failed")
+    rows = ask(rows_fields, "nvmlDeviceGetRemappedRows")  # (correctable, uncorrectable, pending, failed)
+    rows = list(rows) if isinstance(rows, (list, tuple)) and len(rows) == 4 else [None] * 4
+    return {
+        "pcie_gen_gpu_max": _number(ask("pcie_gen_gpu_max", "nvmlDeviceGetGpuMaxPcieLinkGeneration")),
+        "ecc_mode": _flag(ecc[0] if isinstance(ecc, (list, tuple)) and ecc else None),
+        "ecc_uncorrected_volatile": _number(ask("ecc_uncorrected_volatile", "nvmlDeviceGetTotalEccErrors",
+                                                _UNCORRECTED, _VOLATILE)),
+        "ecc_uncorrected_aggregate": _number(ask("ecc_uncorrected_aggregate", "nvmlDeviceGetTotalEccErrors",
+                                                 _UNCORRECTED, _AGGREGATE)),
+        "retired_pages_pending": _flag(ask("retired_pages_pending", "nvmlDeviceGetRetiredPagesPendingStatus")),
+        "remapped_rows_correctable": _number(rows[0]),
+        "remapped_rows_uncorrectable": _number(rows[1]),
+        "remapped_rows_pending": _flag(rows[2]),
+        "remapped_rows_failed": _flag(rows[3]),
+        "clocks_event_reasons": _number(_clocks_event_reasons(pynvml, handle, errors)),
+        "power_management_limit_w": _watts(ask("power_management_limit_w", "nvmlDeviceGetPowerManagementLimit")),
+        "power_default_limit_w": _watts(ask("power_default_limit_w", "nvmlDeviceGetPowerManagementDefaultLimit")),
+    }
+
+
+def _clocks_event_reasons(pynvml: Any, handle: Any, errors: dict[str, str]) -> Any:
+    """The bit mask of why the clocks are held down. NVML renamed the call (CUDA 12.2's driver):
+    nvmlDeviceGetCurrentClocksEventReasons, deprecated nvmlDeviceGetCurrentClocksThrottleReasons; an older
+    pynvml or driver has only the old one. Why the field is unknown is the last call's answer."""
+    tried: dict[str, str] = {}
+    for name in ("nvmlDeviceGetCurrentClocksEventReasons", "nvmlDeviceGetCurrentClocksThrottleReasons"):
+        tried.clear()
+        value = _call(pynvml, name, handle, errors=tried, fields="clocks_event_reasons")
+        if not tried:
+            return value
+    errors.update({field: why for field, why in tried.items() if field not in errors})
+    return None
 
 
 def _with_errors(document: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:

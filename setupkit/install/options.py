@@ -41,6 +41,8 @@ class PlanOptions:
     override: bool = False
     with_toolkit: bool = False  # a system CUDA toolkit (nvcc) even where TensorFlow brings its CUDA as wheels
     upgrade_tensorflow: bool = False  # replace an installed TensorFlow that works by the newest that fits
+    frameworks: tuple[str, ...] = ("tensorflow",)  # what --framework names, in the order given, each once
+    upgrade_frameworks: bool = False  # replace an installed PyTorch or JAX that works by the newest that fits
 
     def __post_init__(self) -> None:
         checks: dict[str, Callable[[Any], object]] = {
@@ -49,6 +51,7 @@ class PlanOptions:
         for name, check in checks.items():
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, check(getattr(self, name)))
+        object.__setattr__(self, "frameworks", parse_frameworks(self.frameworks))
 
 
 def parse_cuda_version(text: str, option: str = "--cuda-version") -> str:
@@ -57,6 +60,24 @@ def parse_cuda_version(text: str, option: str = "--cuda-version") -> str:
     if match is None:
         raise UsageError(f"{option} {shown(text)} is not a CUDA version", hint="give MAJOR.MINOR, e.g. 12.8")
     return f"{int(match.group(1))}.{int(match.group(2))}"
+
+
+FRAMEWORKS = ("tensorflow", "torch", "jax")
+"""What --framework may name: the frameworks a plan installs with the CUDA they bring as wheels."""
+
+
+def parse_frameworks(names: object) -> tuple[str, ...]:
+    """--framework values (repeatable), each once in the order given; none given: TensorFlow alone. A name that is
+    no framework setupkit installs: exit 2."""
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        names = (names,)
+    if not names:
+        return ("tensorflow",)
+    for name in names:
+        if name not in FRAMEWORKS:
+            raise UsageError(f"--framework {shown(name)} is not a framework setupkit installs",
+                             hint=f"give one of {', '.join(FRAMEWORKS)} (repeat --framework for more than one)")
+    return tuple(dict.fromkeys(names))
 
 
 def parse_driver_branch(text: str | int) -> int:

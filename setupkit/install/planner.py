@@ -3,21 +3,32 @@ skip with its reason. Pure: it reads a facts dictionary and never touches the ho
 
 from __future__ import annotations
 
+from typing import Any
+
 from setupkit.errors import PreconditionError, UsageError
 from setupkit.facts import Facts
-from setupkit.install import guard, installed, steps_host, steps_stack
+from setupkit.install import guard, installed, steps_frameworks, steps_host, steps_stack
 from setupkit.install.choices import StackChoice, choose
 from setupkit.install.context import Context
 from setupkit.install.distro import Distro, distro_of
-from setupkit.install.gpus import gpu_count
+from setupkit.install.framework_pick import DriverView, FrameworkPick, pick_jax, pick_torch
+from setupkit.install.gpus import gpu_count, host_gpus
 from setupkit.install.model import SKIP, TODO, Plan, Step
 from setupkit.install.options import PlanOptions, shown
+from setupkit.install.tensorflow_pick import driver_left
 
 MISMATCH_ERRORS = ("NVMLError_LibRmVersionMismatch",)  # a tuple: testing a list-valued fact against it cannot raise
 
 STEP_IDS = ("reboot", "pip", "kernel-headers", "nouveau", "cuda-repo", "display-stop", "driver", "secureboot-mok",
             "cuda-toolkit", "cudnn", "display-start", "tensorflow", "verify")
-"""Every step a plan may hold, in plan order ("reboot" only leads a blocked plan): what --only and --skip name."""
+"""Every step of the TensorFlow stack, in plan order ("reboot" only leads a blocked plan). Every plan holds them
+(the tensorflow step skipped where --framework does not name TensorFlow)."""
+FRAMEWORK_STEP_IDS = ("torch", "jax")
+"""The steps of the other frameworks, only in a plan whose --framework names them: after the tensorflow step (the
+system CUDA and cuDNN before it serve TensorFlow alone; PyTorch and JAX bring their CUDA as pip wheels) and
+before verify. A plan of TensorFlow alone is so what it always was."""
+ALL_STEP_IDS = (*STEP_IDS[:-1], *FRAMEWORK_STEP_IDS, STEP_IDS[-1])
+"""Every step any plan may hold, in plan order: what --only and --skip name."""
 
 
 def build_plan(facts: Facts, options: PlanOptions) -> Plan:
@@ -36,8 +47,15 @@ def build_plan(facts: Facts, options: PlanOptions) -> Plan:
     note = installed.keep_working_tensorflow(choices, facts, options) if gpu else ""
     ctx = Context(facts, distro, options, gpu, wsl, choices, container=container, gpu_visible=visible,
                   tensorflow_note=note)
-    plan = Plan(steps=_steps(ctx), path="gpu" if gpu else "cpu", distro=_distro_json(distro),
-                choices=choices.to_json(), warnings=warnings + choices.warnings)
+    driver = DriverView(driver_left(facts, choices.keep_driver, choices.branch, wsl) if gpu else None,
+                        choices.driver_cuda_max if gpu else None)
+    picks = _framework_picks(facts, options, gpu, driver)
+    plan = Plan(steps=_steps(ctx, picks, driver), path="gpu" if gpu else "cpu", distro=_distro_json(distro),
+                choices=_choices_json(choices, picks), warnings=warnings + _stack_warnings(choices, options))
+    plan.warnings += steps_frameworks.mixed_cuda_warnings(ctx, [pick for step_id, pick in picks.items()
+                                                                if isinstance(pick, FrameworkPick)
+                                                                and any(s.id == step_id and s.status == TODO
+                                                                        for s in plan.steps)])
     _note_tensorflow(plan)
     blocker = reboot_blocker(facts)
     if blocker:
@@ -80,16 +98,50 @@ def _cpu_choices(facts: Facts) -> StackChoice:
     return choices
 
 
-def _steps(ctx: Context) -> list[Step]:
+Picks = dict[str, FrameworkPick | str | None]
+"""PyTorch's and JAX's picks: what a plan installs, why there is none (a sentence), None when not asked for."""
+
+
+def _framework_picks(facts: Facts, options: PlanOptions, gpu: bool, driver: DriverView) -> Picks:
+    gpus = host_gpus(facts) if gpu else []
+    return {name: pick(facts, gpu=gpu, driver=driver, host_gpus=gpus) if name in options.frameworks else None
+            for name, pick in (("torch", pick_torch), ("jax", pick_jax))}
+
+
+def _choices_json(choices: StackChoice, picks: Picks) -> dict[str, Any]:
+    """The choices of the stack, and of each framework asked for beyond TensorFlow (its pick, or null when there
+    is none): a plan of TensorFlow alone says what it always said."""
+    found = choices.to_json()
+    for name, pick in picks.items():
+        if pick is not None:
+            found[name] = pick.to_json() if isinstance(pick, FrameworkPick) else None
+    return found
+
+
+def _stack_warnings(choices: StackChoice, options: PlanOptions) -> list[str]:
+    """The choices' warnings; those about TensorFlow's own wheels only where TensorFlow is asked for."""
+    if "tensorflow" in options.frameworks:
+        return list(choices.warnings)
+    return [text for text in choices.warnings if not text.startswith("TensorFlow ")]
+
+
+def _steps(ctx: Context, picks: Picks, framework_driver: DriverView) -> list[Step]:
     driver = steps_host.driver_step(ctx)
     tensorflow = steps_stack.tensorflow_step(ctx)  # the toolkit and cuDNN serve the TensorFlow it installs
+    if "tensorflow" not in ctx.options.frameworks:
+        tensorflow.mark(SKIP, steps_frameworks.not_asked("tensorflow", ctx.options.frameworks))
     toolkit, cudnn = steps_stack.toolkit_step(ctx, tensorflow), steps_stack.cudnn_step(ctx, tensorflow)
     stop, start = steps_host.display_steps(ctx, driver)
     repo_users = [toolkit] if not ctx.options.cuda_runfile else []
     repo_users += [cudnn] + ([driver] if not ctx.distro.is_ubuntu else [])
+    gpus = host_gpus(ctx.facts) if ctx.gpu else []
     steps = [steps_host.pip_step(ctx), steps_host.headers_step(ctx, driver), steps_host.nouveau_step(ctx, driver),
              steps_stack.repo_step(ctx, repo_users), stop, driver, steps_host.secureboot_step(ctx, driver),
              toolkit, cudnn, start, tensorflow]
+    if picks["torch"] is not None:
+        steps.append(steps_frameworks.torch_step(ctx, picks["torch"], framework_driver, gpus))
+    if picks["jax"] is not None:
+        steps.append(steps_frameworks.jax_step(ctx, picks["jax"], framework_driver, gpus))
     reboot_pending = any(s.reboot and s.status == TODO for s in steps)
     return steps + [steps_stack.verify_step(reboot_pending)]
 
@@ -153,8 +205,8 @@ def _distro_json(distro: Distro) -> dict[str, str]:
 def check_step_names(names: list[str], option: str) -> list[str]:
     """--only / --skip values that name steps a plan can have; exit 2 naming the first that does not."""
     for name in names:
-        if name not in STEP_IDS:
-            raise UsageError(f"unknown step {shown(name)} (in {option}): the steps are {', '.join(STEP_IDS)}")
+        if name not in ALL_STEP_IDS:
+            raise UsageError(f"unknown step {shown(name)} (in {option}): the steps are {', '.join(ALL_STEP_IDS)}")
     return names
 
 

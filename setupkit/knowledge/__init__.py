@@ -13,6 +13,8 @@ read by one bounded loader (``loader``), turned into frozen rows and asked throu
 | ``cudnn_packages.yaml`` | ``cudnn_packages`` | the cuDNN 7/8 apt builds to pin per CUDA, and their repository |
 | ``rpm_releases.yaml`` | ``rpm_releases`` | each RHEL-family and Fedora release: NVIDIA repository, dnf, branch lock |
 | ``reference_speeds.yaml`` | ``reference_speeds`` | the smoke test model's speed on known devices |
+| ``measure_references.yaml`` | ``measure_references`` | level-2 references: GPU peaks, CPU FLOP/cycle, PCIe |
+| ``xid_errors.yaml`` | ``xid_errors`` | what the driver's Xid errors mean, and what to do |
 
 Every table names its ``sources`` and the date ``checked``. The package sits below the verbs and above the
 ground: probes and every verb may read it; it reads only the ground (``setupkit.versions``, ``setupkit.yamlio``).

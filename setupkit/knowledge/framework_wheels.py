@@ -9,6 +9,9 @@ NVIDIA wheels of one environment fit together. Everything is told from distribut
   the wheel has no kernel for ("no kernel image is available for execution on the device")
 - ``wheel_cuda_major("nvidia-cudnn-cu12", "9.10.2.21")`` -> 12; ``cuda_wheel_majors(wheels)`` -> [12, 13]
 - ``clashing_cuda_wheels(wheels)`` -> the wheels that overwrite each other's files (nvidia-cudnn-cu12 and -cu13)
+- ``torch_releases()`` / ``jax_releases()`` -> the releases an install plan pins (2.14.1, 0.12.0.1 ...) with the
+  Python range and glibc of their wheels; ``torch_variants_of("2.14.1")`` -> cu126, cu130, cu132;
+  ``torch_pypi_variant("2.14.1")`` -> "cu130"; ``torch_index_url("cu126")`` -> https://download.pytorch.org/whl/cu126
 """
 
 from __future__ import annotations
@@ -63,6 +66,29 @@ class JaxPlugin:
     cuda_major: int
     extra: str
     """The extra of jax that brings it with its NVIDIA wheels: ``pip install "jax[cuda13]"``."""
+    min_compute_capability: float | None = None
+    """The oldest GPU JAX supports on this CUDA release (5.2 on CUDA 12, 7.5 on CUDA 13)."""
+
+
+@dataclass(frozen=True)
+class FrameworkRelease:
+    """A PyTorch or JAX release a plan may pin, and the Linux x86_64 wheels it has."""
+
+    version: str
+    python: tuple[str, str]
+    """The oldest and newest CPython X.Y with a wheel."""
+    glibc: str
+    """The glibc its wheels' manylinux tag asks for."""
+    extras: tuple[str, ...] = ()
+    """JAX's CUDA extras of the release (cuda12, cuda13)."""
+
+    def has_wheel_for(self, python_version: object, glibc: object = None) -> bool:
+        """A wheel for this Python X.Y (and this glibc, where known)."""
+        pair = versions.major_minor_pair(python_version)
+        oldest, newest = (versions.major_minor_pair(text) for text in self.python)
+        if pair is None or oldest is None or newest is None or not oldest <= pair <= newest:
+            return False
+        return not isinstance(glibc, str) or versions.parse(glibc) is None or versions.at_least(glibc, self.glibc)
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,10 @@ class FrameworkWheels:
     library_versioned_wheels: frozenset[str]
     shared_folders: Mapping[str, str] = field(hash=False)
     """NVIDIA library (without its -cuXX suffix) -> the folder its wheels of every CUDA major install into."""
+    torch_index: str = ""
+    """PyTorch's own package index; a variant's wheels are under <index>/<variant>, the CPU ones under <index>/cpu."""
+    torch_releases: tuple[FrameworkRelease, ...] = ()
+    jax_releases: tuple[FrameworkRelease, ...] = ()
 
 
 def parse_framework_wheels(table: Table) -> FrameworkWheels:
@@ -97,8 +127,11 @@ def parse_framework_wheels(table: Table) -> FrameworkWheels:
         major = loader.optional_int(table, row, "cuda_major", where)
         if major is None:
             raise table.fail(f"{where}: 'cuda_major' must be a CUDA major release")
+        floor = row.get("min_compute_capability")
         plugins.append(JaxPlugin(plugin=loader.text(table, row, "plugin", where), cuda_major=major,
-                                 extra=loader.text(table, row, "extra", where)))
+                                 extra=loader.text(table, row, "extra", where),
+                                 min_compute_capability=None if floor is None else
+                                 _compute_capability(table, str(floor), where)))
     since = loader.optional_int(table, table.data, "suffix_free_since", "the table")
     if since is None:
         raise table.fail("'suffix_free_since' must be a CUDA major release")
@@ -109,7 +142,26 @@ def parse_framework_wheels(table: Table) -> FrameworkWheels:
         torch_variants=variants, torch_pypi_cuda=MappingProxyType(pypi_cuda), jax_plugins=tuple(plugins),
         suffix_free_since=since, suffix_free_wheels=frozenset(_names(table, "suffix_free_wheels")),
         library_versioned_wheels=frozenset(_names(table, "library_versioned_wheels")),
-        shared_folders=MappingProxyType(folders))
+        shared_folders=MappingProxyType(folders),
+        torch_index=loader.text(table, table.data, "torch_index", "the table"),
+        torch_releases=_releases(table, "torch_releases", "torch"),
+        jax_releases=_releases(table, "jax_releases", "jax"))
+
+
+def _releases(table: Table, key: str, project: str) -> tuple[FrameworkRelease, ...]:
+    found = []
+    for index, row in enumerate(table.rows(key), 1):
+        where = f"{project} release {index}"
+        version, python = loader.text(table, row, project, where), loader.texts(table, row, "python", where)
+        glibc = loader.text(table, row, "glibc", where)
+        if versions.parse(version) is None or len(python) != 2 or any(versions.major_minor(text) != text
+                                                                       for text in python):
+            raise table.fail(f"{where}: {project!r} must be a release and 'python' the oldest and newest X.Y")
+        if versions.major_minor_pair(glibc) is None:
+            raise table.fail(f"{where}: 'glibc' must be a glibc release X.Y")
+        found.append(FrameworkRelease(version=version, python=(python[0], python[1]), glibc=glibc,
+                                      extras=loader.texts(table, row, "extras", where)))
+    return tuple(found)
 
 
 def _variant(table: Table, row: Mapping[str, Any], where: str) -> TorchVariant:
@@ -335,8 +387,9 @@ def torch_arch_list(version: object, cuda: object) -> str | None:
 def torch_variant_for(version: object, driver_cuda: object, names: object = None, compute_capabilities: object = None,
                       architectures: object = None) -> str | None:
     """The newest CUDA variant (cu126, cu130) of PyTorch ``version``'s release (else of the newest release the table
-    knows) whose CUDA major release the driver runs and that has kernels for every GPU whose compute capability is
-    known; None when there is none."""
+    knows) that has kernels for every GPU whose compute capability is known and that the driver runs in full (its
+    CUDA at most the driver's), else the newest it runs through minor-version compatibility (the same CUDA major):
+    the rule `setupkit install --framework torch` picks by. None when there is none."""
     driver = CudaVersion.parse(driver_cuda) if isinstance(driver_cuda, str) else None
     if driver is None:
         return None
@@ -350,7 +403,8 @@ def torch_variant_for(version: object, driver_cuda: object, names: object = None
     ccs = [gpu.compute_capability for gpu in found if gpu.compute_capability is not None]
     fitting = [row for row in table.torch_variants if release in row.releases and row.cuda.major <= driver.major
                and all(kernel_for(row, cc) for cc in ccs)]
-    return max(fitting, key=lambda row: row.cuda).variant if fitting else None
+    in_full = [row for row in fitting if row.cuda <= driver]
+    return max(in_full or fitting, key=lambda row: row.cuda).variant if fitting else None
 
 
 # -- JAX -----------------------------------------------------------------------------------------------------------
@@ -371,3 +425,38 @@ def jax_cuda(plugins: object, wheels: object) -> CudaVersion | None:
         return None
     major = max(majors)
     return runtime_cuda(wheels, major) or CudaVersion(major, 0)
+
+
+# -- the releases a plan pins --------------------------------------------------------------------------------------
+
+
+def torch_releases() -> tuple[FrameworkRelease, ...]:
+    """The PyTorch releases a plan may pin, newest first."""
+    return framework_wheels().torch_releases
+
+
+def jax_releases() -> tuple[FrameworkRelease, ...]:
+    """The JAX releases a plan may pin, newest first."""
+    return framework_wheels().jax_releases
+
+
+def torch_variants_of(version: str) -> tuple[TorchVariant, ...]:
+    """The CUDA variants the table knows of PyTorch ``version``'s release X.Y, oldest CUDA first."""
+    release = versions.major_minor(version)
+    return tuple(sorted((row for row in framework_wheels().torch_variants if release in row.releases),
+                        key=lambda row: row.cuda))
+
+
+def torch_pypi_variant(version: str) -> str | None:
+    """The variant (cu130) of PyTorch ``version``'s wheel on PyPI, None where the table does not say."""
+    cuda = framework_wheels().torch_pypi_cuda.get(versions.major_minor(version) or "")
+    return None if cuda is None else f"cu{cuda.major}{cuda.minor}"
+
+
+def torch_index_url(variant: str) -> str:
+    """PyTorch's index of one variant: https://download.pytorch.org/whl/cu126, .../whl/cpu."""
+    return f"{framework_wheels().torch_index}/{variant}"
+
+
+def jax_plugin_for(extra: str) -> JaxPlugin | None:
+    return next((plugin for plugin in framework_wheels().jax_plugins if plugin.extra == extra), None)

@@ -2,8 +2,8 @@
 
 ``collect_facts`` runs every probe in order; a later probe may read what an earlier one found (the reboot
 probe compares the driver versions the driver probe read). A missing tool or file gives ``None`` (unknown),
-never an exception. The deep probes (a framework imported in a child process: ``tensorflow``) run only when a
-``DeepRequest`` asks for them; their facts are None otherwise.
+never an exception. The deep probes (a framework imported in a child process: ``tensorflow``, ``torch_deep``,
+``jax_deep``) run only when a ``DeepRequest`` asks for them; their facts are None otherwise.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def _probes():
         environment,
         frameworks,
         gpu,
+        gpu_health,
         kernel,
         libc,
         machine,
@@ -37,8 +38,9 @@ def _probes():
         toolchain,
     )
 
-    return (os_release, kernel, machine, cpu, gpu, driver, cuda, cudnn, display, secureboot, reboot, python_env,
-            frameworks, libc, environment, toolchain, container_toolkit)
+    # gpu_health after driver: it reads the kernel log only where the nvidia module is loaded.
+    return (os_release, kernel, machine, cpu, gpu, driver, gpu_health, cuda, cudnn, display, secureboot, reboot,
+            python_env, frameworks, libc, environment, toolchain, container_toolkit)
 
 
 def read_facts(snapshot: str | None = None, *, deep: DeepRequest | None = None) -> Facts:
@@ -56,9 +58,10 @@ def collect_facts(host: Host, *, deep: DeepRequest | None = None) -> Facts:
     for module in _probes():
         _merge(facts, module.__name__, module.probe(host, facts))
     if deep is not None:
-        from setupkit.probes import tensorflow
+        from setupkit.probes import jax_deep, tensorflow, torch_deep
 
-        _merge(facts, tensorflow.__name__, tensorflow.probe(host, deep))
+        for deep_probe in (tensorflow, torch_deep, jax_deep):
+            _merge(facts, deep_probe.__name__, deep_probe.probe(host, deep))
     return facts
 
 

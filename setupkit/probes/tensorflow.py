@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from setupkit.bounded import BoundError, finite_number, loads_json, printable
+from setupkit.bounded import finite_number
 from setupkit.facts import FACTS, Facts
 from setupkit.host.base import CommandResult, Host
+from setupkit.probes.child_answer import answer_line, killed_by, last_line
 from setupkit.probes.deep import DEFAULT_TIMEOUT, DeepRequest
 from setupkit.process import NOT_EXECUTABLE, NOT_INSTALLED
 
@@ -80,7 +81,7 @@ def outcome(done: CommandResult, seconds: float) -> Facts:
                                                   "tfprobe.error": f"no answer within {had:g} s (TensorFlow hangs)"}
     if done.returncode in (NOT_INSTALLED, NOT_EXECUTABLE) and not done.stdout:
         return facts | {"tfprobe.status": "import-error",
-                        "tfprobe.error": f"cannot run {interpreter}: {_last_line(done.stderr)}"}
+                        "tfprobe.error": f"cannot run {interpreter}: {last_line(done.stderr)}"}
     return facts | _cpu_facts(done.stderr) | interpret(done.returncode, done.stdout, done.stderr)
 
 
@@ -121,11 +122,6 @@ def _whole_line(text: str, match: re.Match[str]) -> str:
     return " ".join(_LOG_PREFIX.sub("", line).strip() for line in picked)
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return printable(lines[-1][:300], keep_newlines=False) if lines else "no output"
-
-
 def _cpu_facts(stderr: str) -> Facts:
     line, instructions = parse_cpu_log(stderr)
     return {"tfprobe.cpu_log": line, "tfprobe.cpu_instructions": instructions}
@@ -138,34 +134,15 @@ def interpret(returncode: int, stdout: str, stderr: str) -> Facts:
         return facts | {"tfprobe.status": "crashed",
                         "tfprobe.error": f"Illegal instruction (exit {returncode}): this TensorFlow needs CPU "
                                          f"instructions this CPU lacks"}
-    result = _result_line(stdout)
+    result = answer_line(stdout, MARKER)
     if returncode < 0 or result is None:
         return facts | {"tfprobe.status": "crashed" if returncode != 0 else "no-output",
                         "tfprobe.error": _failure(returncode, stderr)}
     return facts | _result_facts(result)
 
 
-def _result_line(stdout: str) -> dict[str, Any] | None:
-    """The probe's last result object; None when there is none or it is no JSON object (whatever printed
-    it: the interpreter given may be anything)."""
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(MARKER):
-            try:
-                result = loads_json(line[len(MARKER):])
-            except BoundError:
-                return None
-            return result if isinstance(result, dict) else None
-    return None
-
-
 def _failure(returncode: int, stderr: str) -> str:
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = "unknown signal"
-        return f"killed by signal {-returncode} ({name})"
-    return f"exit {returncode}: {_last_line(stderr)}"
+    return killed_by(returncode) if returncode < 0 else f"exit {returncode}: {last_line(stderr)}"
 
 
 def _result_facts(result: dict[str, Any]) -> Facts:

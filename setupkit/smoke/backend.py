@@ -19,9 +19,11 @@ import threading
 
 from setupkit.errors import PreconditionError, UsageError
 
-NEEDS_FRAMEWORK = "smoke-test needs TensorFlow (or --backend jax|torch with that framework)"
+TITLE = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 INSTALL_HINT = {"tensorflow": "pip install 'setupkit[tf]'", "jax": "pip install jax keras",
                 "torch": "pip install torch keras"}
+"""The command for a framework that is not installed; with the framework there, pip installs what is missing
+(Keras 3 for JAX and PyTorch, which do not bring it)."""
 QUIET_LEVEL = "3"
 """TF_CPP_MIN_LOG_LEVEL for the smoke test's own run: errors too, since a host without a GPU logs
 ``failed call to cuInit ... (303)`` as an error; a real failure still reaches the report as an exception."""
@@ -111,9 +113,14 @@ def require_framework(backend: str) -> None:
     missing = [module for module in (backend, "keras", "numpy") if not _installed(module)]
     if missing:
         names = ", ".join(missing[:-1]) + " and " + missing[-1] if len(missing) > 1 else missing[0]
-        raise PreconditionError(f"{NEEDS_FRAMEWORK}: {names} "
-                                f"{'is' if len(missing) == 1 else 'are'} not installed for {sys.executable}",
-                                hint=INSTALL_HINT[backend])
+        hint = INSTALL_HINT[backend] if backend in missing else "pip install " + " ".join(missing)
+        raise PreconditionError(f"{needs(backend)}: {names} {'is' if len(missing) == 1 else 'are'} not installed "
+                                f"for {sys.executable}", hint=hint)
+
+
+def needs(backend: str) -> str:
+    """'training through Keras 3 on PyTorch needs torch, keras and numpy'."""
+    return f"training through Keras 3 on {TITLE[backend]} needs {backend}, keras and numpy"
 
 
 def _installed(module: str) -> bool:
@@ -145,7 +152,7 @@ def import_keras(backend: str, memory_growth: bool):
         import keras
     except ImportError as error:  # installed but broken: a missing library, a numpy it was not built for
         first = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
-        raise PreconditionError(f"{NEEDS_FRAMEWORK}: importing {error.name or backend} failed: {first[:300]}",
+        raise PreconditionError(f"{needs(backend)}: importing {error.name or backend} failed: {first[:300]}",
                                 hint=INSTALL_HINT[backend].replace("install", "install --force-reinstall", 1)
                                 + "; `setupkit doctor` says more") from None
     if keras.backend.backend() != backend:

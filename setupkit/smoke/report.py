@@ -19,14 +19,18 @@ def render(document: dict, console: Console) -> None:
 
 def _lines(doc: dict) -> list[str]:
     data = doc["dataset"]
-    lines = [f"backend      {doc['backend']} ({_versions(doc['versions'])})",
-             f"devices      {', '.join(_device(d) for d in doc['devices'])}",
-             f"dataset      {data['source'].upper() if data['source'] == 'synthetic' else data['source']}"
-             f"{' ' + data['path'] if data['path'] else ''} ({data['train_images']} train, {data['test_images']} test)"]
+    lines = [f"backend      {doc['backend']} ({_versions(doc['versions'])})"]
+    if doc.get("backend_choice"):
+        lines.append(f"chosen       {doc['backend_choice']}")
+    lines += [f"devices      {', '.join(_device(d) for d in doc['devices'])}",
+              f"dataset      {data['source'].upper() if data['source'] == 'synthetic' else data['source']}"
+              f"{' ' + data['path'] if data['path'] else ''} ({data['train_images']} train, {data['test_images']} "
+              "test)"]
     if doc["images_per_sec"] is None and doc["trained_on"] is None:
         return lines
-    lines += [f"trained on   {doc['trained_on']}, {doc['steps']} timed steps after {doc['warmup']} warm-up, "
-              f"batch {doc['global_batch']}" + (f", {doc['mixed_precision']}" if doc["mixed_precision"] else ""),
+    lines += [f"trained on   {doc['trained_on']} ({doc['trained_on_device']}), {doc['steps']} timed steps after "
+              f"{doc['warmup']} warm-up, batch {doc['global_batch']}"
+              + (f", {doc['mixed_precision']}" if doc["mixed_precision"] else ""),
               f"training     {_number(doc['images_per_sec'])} images/sec",
               f"loss         {doc['loss_first']} -> {doc['loss_last']} (mean of the first and last steps)",
               f"test         accuracy {doc['test_accuracy']}{_accuracy_note(data)}, inference "

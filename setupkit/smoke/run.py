@@ -39,12 +39,15 @@ class Options:
     seed: int = 0
     compare_cpu: bool = False
     require_gpu: bool = False
+    backend_choice: str | None = None
+    """Why ``backend`` was chosen without --backend (smoke/choice.py's line), for the report."""
 
 
-def run_smoke(options: Options, progress) -> dict:
+def run_smoke(options: Options, progress, facts: Facts | None = None) -> dict:
+    """``facts``: the host as already read (the backend's choice reads it), else read here."""
     started = time.perf_counter()
     backends.refuse_other_loaded_backend(options.backend)
-    facts = read_host_facts()
+    facts = read_host_facts() if facts is None else facts
     host_gpus = nvidia_gpus(facts)
     backends.refuse_absent_gpus(options.gpus, host_gpus)
     quiet = backends.prepare_environment(options.backend, options.gpus, options.memory_growth)
@@ -55,7 +58,7 @@ def run_smoke(options: Options, progress) -> dict:
     if options.require_gpu and not gpus:
         return verdict.refuse_without_gpu(document, options.backend, len(host_gpus))
     main, scaling = train(options, data, gpus, progress)
-    document.update(result_fields(main, scaling, options, data, devices, gpus))
+    document.update(result_fields(main, scaling, options, data, devices, gpus, cpu_name(facts)))
     if options.compare_cpu:
         document["compare_cpu"] = compare_cpu(options, data, main.images_per_sec, main.on_gpu, quiet)
     verdict.decide(document, main, options, len(host_gpus))
@@ -135,12 +138,21 @@ def base_document(options: Options, data, devices: list[dict], keras) -> dict:
         "mixed_precision": keras.mixed_precision.global_policy().name if options.mixed_precision else False,
         "memory_growth": options.memory_growth, "reference": None, "failures": [], "warnings": [],
         "versions": framework_versions(options.backend, keras),
+        "backend_version": getattr(sys.modules.get(options.backend), "__version__", None),
+        "backend_choice": options.backend_choice, "trained_on_device": None,
     }
 
 
 def framework_versions(backend: str, keras) -> dict:
     module = sys.modules.get(backend)
     return {"keras": keras.__version__, backend: getattr(module, "__version__", None)}
+
+
+def trained_on_device(on_gpu: bool, gpus: list[dict], replicas: int, cpu: str) -> str:
+    """The device the weights were trained on, by name: the GPU(s), or the CPU."""
+    if not on_gpu or not gpus:
+        return cpu
+    return ", ".join(gpu["name"] for gpu in gpus[:replicas])
 
 
 def timed_steps(options: Options, train_images: int, replicas: int) -> int:
@@ -188,7 +200,7 @@ def scaling_block(replicas: int, one, every) -> dict:
             "efficiency": efficiency, "per_replica_batch": None, "one_gpu_error": one.error}
 
 
-def result_fields(main, scaling, options: Options, data, devices, gpus) -> dict:
+def result_fields(main, scaling, options: Options, data, devices, gpus, cpu: str) -> dict:
     replicas = scaling["gpus"] if scaling else 1
     if scaling:
         scaling["per_replica_batch"] = options.batch_size
@@ -199,6 +211,7 @@ def result_fields(main, scaling, options: Options, data, devices, gpus) -> dict:
         "test_accuracy": _round(main.test_accuracy, 4),
         "inference_images_per_sec": _round(main.inference_images_per_sec),
         "trained_on": "GPU" if main.on_gpu else "CPU", "scaling": scaling,
+        "trained_on_device": trained_on_device(main.on_gpu, gpus, replicas, cpu),
         "reference": references.standing(main.images_per_sec, devices, main.on_gpu, os.cpu_count()),
     }
 

@@ -10,6 +10,11 @@ LOSS_WINDOW = 5
 """Steps averaged at each end: one step's loss is noisy."""
 REQUIRED_DROP = 0.03
 """The last steps' mean loss must be at least 3% under the first steps'."""
+GPU_BUILD = {"tensorflow": "TensorFlow needs its CUDA build (pip install 'tensorflow[and-cuda]')",
+             "jax": "JAX needs its CUDA plugin (pip install 'jax[cuda13]'; jax[cuda12] for a driver older than 580)",
+             "torch": "PyTorch needs a CUDA build (a +cpu wheel never uses a GPU; doctor's torch.cuda-compat names the "
+                      "variant this driver runs)"}
+"""What each framework needs to see a GPU, for a GPU host that trained on the CPU."""
 
 
 def loss_ends(losses: list[float]) -> tuple[float | None, float | None]:
@@ -52,8 +57,7 @@ def _warnings(document: dict, result, options, host_gpus: int) -> list[str]:
         found.append(document["dataset"]["note"])
     if host_gpus and not result.on_gpu:
         why = "--gpus none hid them" if options.gpus == "none" else (
-            f"{document['backend']} sees no GPU: run `setupkit doctor`; TensorFlow needs its CUDA build "
-            f"(pip install 'tensorflow[and-cuda]')")
+            f"{document['backend']} sees no GPU: run `setupkit doctor`; {GPU_BUILD[document['backend']]}")
         found.append(f"this host has {host_gpus} NVIDIA GPU(s) but training ran on the CPU ({why})")
     scaling = document.get("scaling")
     if scaling and scaling["one_gpu"] and scaling["all_gpus"] and scaling["all_gpus"] < scaling["one_gpu"]:

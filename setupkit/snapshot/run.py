@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from setupkit.host.bundle import DEFAULT_NAME, SAFE_NAME, check_output, write_recording
 from setupkit.host.live import LiveHost
 from setupkit.host.recording import Recording, RecordingHost
 from setupkit.probes import DeepRequest, collect_facts
+from setupkit.probes.measure import MeasureRequest, parse_level
+from setupkit.probes.measure import measure as run_measurements
 from setupkit.snapshot.redact import redact_recording
 
 # Read beside what the probes read, so that a support team has the contract's minimum (SNAPSHOT.md, "What
@@ -29,19 +32,33 @@ CONTRACT_DIRS = (
 CONTRACT_LINKS = ("/etc/systemd/system/display-manager.service", "/usr/local/cuda")
 
 
-def take_snapshot(output: str, note: str = "", redact: bool = False, deep: DeepRequest | None = None) -> Path:
+Progress = Callable[[str], None]
+
+
+def measure_request(level: str) -> MeasureRequest | None:
+    """What `snapshot --level N` asks of the measurement probes: None at level 1; a bad level is exit 2."""
+    return MeasureRequest() if parse_level(level) == 2 else None
+
+
+def take_snapshot(output: str, note: str = "", redact: bool = False, deep: DeepRequest | None = None,
+                  measure: MeasureRequest | None = None, progress: Progress | None = None) -> Path:
     """Record this host and write it at ``output``. A path that cannot take the bundle says so (exit 3) before
     the host is read, not after. Returns the path written."""
     check_output(output)
-    return write_snapshot(record_live_host(deep=deep), output, note=note, redact=redact)
+    return write_snapshot(record_live_host(deep=deep, measure=measure, progress=progress), output, note=note,
+                          redact=redact)
 
 
-def record_live_host(deep: DeepRequest | None = None) -> Recording:
+def record_live_host(deep: DeepRequest | None = None, measure: MeasureRequest | None = None,
+                     progress: Progress | None = None) -> Recording:
     """Run every probe against this machine through a recording host, then read the contract's minimum.
-    With ``deep`` the deep probes run too, and the recording holds their runs (probes.json)."""
+    With ``deep`` the deep probes run too, and with ``measure`` the level-2 measurements: the recording holds
+    their runs (probes.json)."""
     host = RecordingHost(LiveHost())
     with host:
-        collect_facts(host, deep=deep)
+        facts = collect_facts(host, deep=deep)
+        if measure is not None:
+            run_measurements(host, facts, measure, progress)
         for path in CONTRACT_FILES:
             host.read_bytes(path)
         for path in CONTRACT_DIRS:

@@ -49,7 +49,9 @@ def test_every_required_check_exists_with_its_deep_pair():
     ids = set(builtin_checks())
     assert set(REQUIRED) <= ids
     assert {"tensorflow.import", "tensorflow.gpu-visible"} <= ids
-    assert {i for i, c in builtin_checks().items() if c.deep} == {"tensorflow.import", "tensorflow.gpu-visible"}
+    assert {i for i, c in builtin_checks().items() if c.deep} == {"tensorflow.import", "tensorflow.gpu-visible",
+                                                                  "torch.imports", "torch.gpu-visible",
+                                                                  "jax.imports", "jax.gpu-visible"}
 
 
 def _fact_names(node):

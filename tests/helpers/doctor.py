@@ -18,6 +18,7 @@ REQUIRED = [
     "driver.gpu-support", "cuda.gpu-arch", "libc.supported", "driver.end-of-life",
     "torch.cuda-compat", "torch.gpu-arch", "jax.cuda-compat", "python.cuda-wheels-mixed",
     "tensorflow.gpu-arch",
+    "gpu.pcie-link", "gpu.ecc", "gpu.retired-memory", "gpu.throttle", "gpu.persistence", "gpu.xid",
 ]
 """The checks the built-in catalog must hold."""
 

@@ -17,11 +17,13 @@ from setupkit.knowledge import (
     framework_wheels,
     gpus,
     loader,
+    measure_references,
     pci_ids,
     reference_speeds,
     rpm_releases,
     tensorflow,
     tensorflow_wheels,
+    xid_errors,
 )
 from setupkit.knowledge.loader import TABLES_DIR, load_table, read_table
 from setupkit.versions import CudaVersion
@@ -39,6 +41,8 @@ PARSERS = {
     "rpm_releases": rpm_releases.parse_rpm_releases,
     "cudnn_packages": cudnn_packages.parse_cudnn_packages,
     "framework_wheels": framework_wheels.parse_framework_wheels,
+    "xid_errors": xid_errors.parse_xid_errors,
+    "measure_references": measure_references.parse_references,
 }
 """Each table and the parser that turns it into rows."""
 

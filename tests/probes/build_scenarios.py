@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from setupkit.facts import FACTS
 from setupkit.host.base import CommandResult, PythonInfo
 from setupkit.host.bundle import write_recording
 from setupkit.host.recording import Recording
@@ -48,6 +49,7 @@ class Scenario:
     env: dict[str, str | None] = field(default_factory=dict)
     python: dict[str, Any] = field(default_factory=dict)
     expected: dict[str, Any] = field(default_factory=dict)
+    probes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 # -- real file formats -----------------------------------------------------------------------------------------
@@ -123,6 +125,37 @@ def gpu(index: int, name: str, uuid: str, bus: str, total: int, used: int, cc: l
     return device
 
 
+NOT_SUPPORTED = "NVMLError_NotSupported: Not Supported"
+GEFORCE_UNSUPPORTED = ("ecc_mode", "ecc_uncorrected_aggregate", "ecc_uncorrected_volatile", "remapped_rows_correctable",
+                       "remapped_rows_failed", "remapped_rows_pending", "remapped_rows_uncorrectable",
+                       "retired_pages_pending")
+"""What NVML answers NotSupported for on a GeForce card: it has no ECC memory to count or repair."""
+
+
+def geforce_health(reasons: int) -> dict[str, Any]:
+    """The newer reader's health fields of a GeForce card that is fine: no ECC memory, the link at gen 1 of its 4
+    at idle, the default power limit (gpu()'s 350 W); ``reasons`` NVML's clocks event reasons."""
+    return {"pcie_gen_gpu_max": 4, **{name: None for name in GEFORCE_UNSUPPORTED},
+            "clocks_event_reasons": reasons, "power_management_limit_w": 350.0, "power_default_limit_w": 350.0,
+            "errors": {name: NOT_SUPPORTED for name in GEFORCE_UNSUPPORTED}}
+
+
+def health_expected(count: int, kernel_log: str | None = "not-recorded", **given: list[Any]) -> dict[str, Any]:
+    """The GPU health facts of ``count`` GPUs as gpu() writes them (idle links at gen 1 of 4, x16, 350 W, no
+    health field of the newer NVML reader), with ``given`` facts (short names: pcie_width=[8]) over them."""
+    facts: dict[str, Any] = {
+        "pcie_gen": [1] * count, "pcie_gen_max": [4] * count, "pcie_width": [16] * count,
+        "pcie_width_max": [16] * count, "power_limit_w": [350.0] * count, "persistence_mode": [False] * count,
+        "nvml_unsupported": [[] for _ in range(count)],
+        **{name: [None] * count for name in (
+            "pcie_gen_gpu_max", "ecc_mode", "ecc_uncorrected_volatile", "ecc_uncorrected_aggregate",
+            "retired_pages_pending", "remapped_rows_pending", "remapped_rows_failed", "throttle_reasons",
+            "power_default_limit_w", "mig_mode")},
+        **given}
+    return {**{f"gpu.{name}": value for name, value in facts.items()}, "gpu.kernel_log": kernel_log,
+            "gpu.xid_events": None}
+
+
 def smi_header(smi: str, driver: str, cuda: str | None, width: int = 89) -> str:
     """The first lines of ``nvidia-smi`` as drivers from 470 on print them."""
     cuda_text = f"CUDA Version: {cuda}" if cuda else ""
@@ -170,6 +203,13 @@ def base_expected() -> dict[str, Any]:
         "gpu.errors": None, "gpu.uuids": None, "gpu.compute_capabilities": None, "gpu.memory_total_mib": None,
         "gpu.chips": None, "gpu.architectures": None, "gpu.kernel_modules": None,
         "gpu.memory_used_mib": None, "gpu.processes": None, "gpu.display_active": None,
+        # GPU health, level 1: NVML's, and the kernel log's where a GPU and the nvidia module are present.
+        **{name: None for name in (
+            "gpu.pcie_gen", "gpu.pcie_gen_max", "gpu.pcie_gen_gpu_max", "gpu.pcie_width", "gpu.pcie_width_max",
+            "gpu.ecc_mode", "gpu.ecc_uncorrected_volatile", "gpu.ecc_uncorrected_aggregate",
+            "gpu.retired_pages_pending", "gpu.remapped_rows_pending", "gpu.remapped_rows_failed",
+            "gpu.throttle_reasons", "gpu.power_limit_w", "gpu.power_default_limit_w", "gpu.persistence_mode",
+            "gpu.mig_mode", "gpu.nvml_unsupported", "gpu.kernel_log", "gpu.xid_events")},
         "driver.loaded": False, "driver.version": None, "driver.userspace_version": None,
         "driver.open_kernel_module": None, "driver.nvml_error": None, "driver.cuda_max": None,
         "nouveau.loaded": False, "nouveau.blacklisted": False,
@@ -186,6 +226,7 @@ def base_expected() -> dict[str, Any]:
         "tfprobe.version": None, "tfprobe.built_with_cuda": None, "tfprobe.cuda_version": None,
         "tfprobe.cudnn_version": None, "tfprobe.gpus": None, "tfprobe.gpu_count": None, "tfprobe.gpu_ops_ok": None,
         "tfprobe.gpu_ops": None, "tfprobe.cpu_op_ok": None, "tfprobe.cpu_log": None, "tfprobe.cpu_instructions": None,
+        **{name: None for name in FACTS if name.startswith(("torchprobe.", "jaxprobe."))},
         "env.cuda_visible_devices": None, "env.tf_force_gpu_allow_growth": None,
         # No scenario records a compiler, bazel, or where its Python's headers are.
         "toolchain.bazel": None, "toolchain.clang": None, "toolchain.gcc": None,
@@ -302,7 +343,7 @@ def ubuntu1404() -> Scenario:
         "gpu.memory_total_mib": [4095], "gpu.memory_used_mib": [264],
         "gpu.processes": [{"gpu": 0, "pid": 1046, "name": "Xorg", "used_mib": 150},
                           {"gpu": 0, "pid": 2210, "name": "compiz", "used_mib": 60}],
-        "gpu.display_active": True,
+        "gpu.display_active": True, **health_expected(1),
         "driver.loaded": True, "driver.version": "352.63", "driver.userspace_version": "352.63",
         "driver.open_kernel_module": False, "driver.cuda_max": "7.5", "nouveau.blacklisted": True,
         "cuda.toolkit_version": "7.5", "cuda.toolkit_release": "7.5.18", "cuda.toolkit_path": "/usr/local/cuda-7.5",
@@ -463,9 +504,19 @@ def ubuntu2204_two_gpus() -> Scenario:
               "devices": [
                   gpu(0, "NVIDIA GeForce RTX 3090", "GPU-5d3e3b0f-3c38-7a8a-60e3-3a2e6c0f9b11", "00000000:17:00.0",
                       24 * gib, 11027873792, [8, 6], False,
-                      [{"pid": 48211, "used_memory": 10485760000, "name": "python3"}]),
+                      [{"pid": 48211, "used_memory": 10485760000, "name": "python3"}],
+                      persistence_mode=True, pcie_gen=[4, 4], **geforce_health(0x24)),
                   gpu(1, "NVIDIA GeForce RTX 3090", "GPU-a0c9f4d2-7b1e-4c55-9e3a-6d2f1b8e4c70", "00000000:65:00.0",
-                      24 * gib, 289406976, [8, 6], False, [])]}
+                      24 * gib, 289406976, [8, 6], False, [], persistence_mode=True, **geforce_health(0x1))]}
+    # The training job's fault (an out-of-range address in its kernel), as driver 535 logs it.
+    s.probes["dmesg"] = command(["dmesg"], 0, (
+        "[    0.000000] Linux version 5.15.0-105-generic (buildd@lcy02-amd64-054) #115-Ubuntu SMP\n"
+        "[    4.512345] nvidia: loading out-of-tree module taints kernel.\n"
+        "[    4.601234] NVRM: loading NVIDIA UNIX x86_64 Kernel Module  535.183.01  Sun May 12 19:39:15 UTC 2024\n"
+        "[ 8123.456789] NVRM: Xid (PCI:0000:17:00): 13, pid=48211, name=python3, Graphics SM Warp Exception on "
+        "(GPC 0, TPC 1, SM 0): Out Of Range Address\n"
+        "[ 8123.456801] NVRM: Xid (PCI:0000:17:00): 13, pid=48211, name=python3, Graphics Exception: ESR "
+        "0x504648=0x102000e 0x504650=0x0 0x504644=0xd3eff2 0x50464c=0x17f\n"))
     s.env = {"PATH": "/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
              "LD_LIBRARY_PATH": "/usr/local/cuda/lib64", "CUDA_VISIBLE_DEVICES": "1",
              "TF_FORCE_GPU_ALLOW_GROWTH": "true", "SSH_CONNECTION": "10.0.0.5 50022 10.0.0.12 22"}
@@ -485,6 +536,14 @@ def ubuntu2204_two_gpus() -> Scenario:
         "gpu.memory_used_mib": [10517, 276],
         "gpu.processes": [{"gpu": 0, "pid": 48211, "name": "python3", "used_mib": 10000}],
         "gpu.display_active": False,
+        **health_expected(
+            2, kernel_log="read", pcie_gen=[4, 1], pcie_gen_gpu_max=[4, 4], persistence_mode=[True, True],
+            power_default_limit_w=[350.0, 350.0],
+            throttle_reasons=[["sw_power_cap", "sw_thermal_slowdown"], ["gpu_idle"]],
+            nvml_unsupported=[list(GEFORCE_UNSUPPORTED), list(GEFORCE_UNSUPPORTED)]),
+        "gpu.xid_events": [{"xid": 13, "pci": "0000:17:00", "count": 2,
+                            "message": "pid=48211, name=python3, Graphics SM Warp Exception on (GPC 0, TPC 1, SM 0): "
+                                       "Out Of Range Address"}],
         "driver.loaded": True, "driver.version": "535.183.01", "driver.userspace_version": "535.183.01",
         "driver.open_kernel_module": False, "driver.cuda_max": "12.2", "nouveau.blacklisted": True,
         "cuda.toolkit_version": "11.8", "cuda.toolkit_release": "11.8.0", "cuda.toolkit_path": "/usr/local/cuda-11.8",
@@ -569,6 +628,8 @@ def ubuntu2204_mismatch() -> Scenario:
         "gpu.count": 1, "gpu.names": ["NVIDIA GeForce RTX 4090"], "gpu.pci_ids": ["10de:2684"],
         "gpu.compute_capabilities": ["8.9"], "gpu.chips": ["AD102"], "gpu.architectures": ["ada"],
         "gpu.kernel_modules": ["either"],
+        # NVML does not start, but the module is loaded: its Xid errors are asked for (none recorded here).
+        "gpu.kernel_log": "not-recorded",
         "driver.loaded": True, "driver.version": "535.104.05", "driver.userspace_version": "535.183.01",
         "driver.open_kernel_module": False, "driver.nvml_error": "NVMLError_LibRmVersionMismatch",
         "nouveau.blacklisted": True,
@@ -629,7 +690,7 @@ def wsl2() -> Scenario:
         "gpu.errors": [None],
         "gpu.uuids": ["GPU-8b7d2a44-31e9-0c5b-9f0e-62a1c7d3e5f8"], "gpu.compute_capabilities": ["8.6"],
         "gpu.memory_total_mib": [8192], "gpu.memory_used_mib": [1024], "gpu.processes": [],
-        "gpu.display_active": None,
+        "gpu.display_active": None, **health_expected(1, kernel_log=None),
         "driver.loaded": False, "driver.version": "552.22", "driver.userspace_version": "552.22",
         "driver.cuda_max": "12.4", "cuda.pip_runtime_version": "12.3", "cudnn.pip_version": "8.9.7.29",
         "display.init": "none", "display.graphical_session": True,
@@ -769,7 +830,7 @@ def laptop() -> Scenario:
         "gpu.memory_total_mib": [8188], "gpu.memory_used_mib": [15],
         "gpu.processes": [{"gpu": 0, "pid": 1451, "name": "Xorg", "used_mib": 4},
                           {"gpu": 0, "pid": 1610, "name": "gnome-shell", "used_mib": 4}],
-        "gpu.display_active": False,
+        "gpu.display_active": False, **health_expected(1),
         "driver.loaded": True, "driver.version": "550.67", "driver.userspace_version": "550.67",
         "driver.open_kernel_module": False, "driver.cuda_max": "12.4", "nouveau.blacklisted": True,
         "display.manager": "gdm3", "display.manager_active": True, "display.init": "systemd",
@@ -950,7 +1011,8 @@ def ubuntu2204_pascal_cuda13() -> Scenario:
     processes(s, {1: "systemd", 411: "systemd-journal", 1190: "sshd", 1302: "nvidia-persiste", 3011: "bash"})
     s.nvml = {"driver_version": "580.95.05", "cuda_driver_version": 13000, "nvml_version": "13.580.95.05",
               "devices": [gpu(0, "NVIDIA GeForce GTX 1080 Ti", "GPU-6a1f0c52-3d4e-8b7a-9c10-2e5f7d8b4a13",
-                              "00000000:65:00.0", 11811160064, 2097152, [6, 1], False, [])]}
+                              "00000000:65:00.0", 11811160064, 2097152, [6, 1], False, [],
+                              persistence_mode=True)]}
     s.env = {"PATH": "/usr/local/cuda/bin:/home/user/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
                      "/sbin:/bin", "SSH_CONNECTION": "10.0.0.5 50022 10.0.0.51 22", "VIRTUAL_ENV": "/home/user/venv"}
     s.python = python_json("/home/user/venv/bin/python", "3.10.12", "24.0", {"setuptools": "59.6.0"})
@@ -964,7 +1026,7 @@ def ubuntu2204_pascal_cuda13() -> Scenario:
         "gpu.errors": [None], "gpu.uuids": ["GPU-6a1f0c52-3d4e-8b7a-9c10-2e5f7d8b4a13"],
         "gpu.compute_capabilities": ["6.1"], "gpu.chips": ["GP102"], "gpu.architectures": ["pascal"],
         "gpu.kernel_modules": ["proprietary"], "gpu.memory_total_mib": [11264], "gpu.memory_used_mib": [2],
-        "gpu.processes": [], "gpu.display_active": False,
+        "gpu.processes": [], "gpu.display_active": False, **health_expected(1, persistence_mode=[True]),
         "driver.loaded": True, "driver.version": "580.95.05", "driver.userspace_version": "580.95.05",
         "driver.open_kernel_module": False, "driver.cuda_max": "13.0", "nouveau.blacklisted": True,
         "cuda.toolkit_version": "13.0", "cuda.toolkit_release": "13.0.2", "cuda.toolkit_path": "/usr/local/cuda-13.0",
@@ -1084,7 +1146,13 @@ def gpu_container() -> Scenario:
     processes(s, {1: "bash", 412: "python3"})
     s.nvml = {"driver_version": "580.95.05", "cuda_driver_version": 13000, "nvml_version": "13.580.95.05",
               "devices": [gpu(0, "NVIDIA L4", "GPU-2f9d4c1a-7e3b-5a60-8c1d-94b2e6f0a7c3", "00000000:00:03.0",
-                              24152899584, 1048576, [8, 9], False, [], power_limit_w=72.0)]}
+                              24152899584, 1048576, [8, 9], False, [], power_limit_w=72.0, pcie_width=[8, 16],
+                              pcie_gen_gpu_max=4, ecc_mode=True, ecc_uncorrected_volatile=0,
+                              ecc_uncorrected_aggregate=0, retired_pages_pending=None, remapped_rows_correctable=1,
+                              remapped_rows_uncorrectable=0, remapped_rows_pending=True, remapped_rows_failed=False,
+                              clocks_event_reasons=0x1, power_management_limit_w=72.0, power_default_limit_w=72.0,
+                              errors={"retired_pages_pending": NOT_SUPPORTED})]}
+    s.probes["dmesg"] = command(["dmesg"], 1, "", "dmesg: read kernel buffer failed: Operation not permitted\n")
     s.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
     s.python = python_json("/usr/bin/python3", "3.10.12", "22.0.2", {"setuptools": "59.6.0"})
     s.expected = {
@@ -1102,6 +1170,11 @@ def gpu_container() -> Scenario:
         "gpu.chips": ["AD104"], "gpu.architectures": ["ada"], "gpu.kernel_modules": ["either"],
         "gpu.memory_total_mib": [23034], "gpu.memory_used_mib": [1], "gpu.processes": [],
         "gpu.display_active": False,
+        **health_expected(
+            1, kernel_log="denied", pcie_width=[8], pcie_gen_gpu_max=[4], power_limit_w=[72.0],
+            power_default_limit_w=[72.0], ecc_mode=[True], ecc_uncorrected_volatile=[0], ecc_uncorrected_aggregate=[0],
+            remapped_rows_pending=[True], remapped_rows_failed=[False], throttle_reasons=[["gpu_idle"]],
+            nvml_unsupported=[["retired_pages_pending"]]),
         "driver.loaded": True, "driver.version": "580.95.05", "driver.userspace_version": "580.95.05",
         "driver.open_kernel_module": True, "driver.cuda_max": "13.0",
         "display.init": "none", "python.executable": "/usr/bin/python3", "python.version": "3.10.12",
@@ -1244,7 +1317,7 @@ TORCH_CU12_WHEELS = {
 
 
 def gpu_workstation(s: Scenario, driver: str, date: str, cuda: int, card: tuple[str, str, list[int], int],
-                    open_module: bool, packages: dict[str, str]) -> None:
+                    open_module: bool, packages: dict[str, str], health: dict[str, Any] | None = None) -> None:
     """An Ubuntu 24.04 workstation with one NVIDIA card on NVIDIA's driver ``driver`` (its NVML answers), no
     system CUDA toolkit, and a virtual environment holding ``packages``: the frameworks bring their CUDA as
     wheels. ``card``: its name, PCI device id, compute capability and memory in MiB."""
@@ -1289,7 +1362,8 @@ def gpu_workstation(s: Scenario, driver: str, date: str, cuda: int, card: tuple[
     processes(s, {1: "systemd", 411: "systemd-journal", 1190: "sshd", 1302: "nvidia-persiste", 3011: "bash"})
     s.nvml = {"driver_version": driver, "cuda_driver_version": cuda, "nvml_version": f"{cuda // 1000}.{driver}",
               "devices": [gpu(0, name, "GPU-3c9e51d2-7a40-4f6b-8d21-5e0f9b7c2a18", "00000000:01:00.0",
-                              memory * 1048576, 4194304, cc, False, [])]}
+                              memory * 1048576, 4194304, cc, False, [], persistence_mode=True,
+                              **(health or {}))]}
     s.env = {"PATH": "/home/user/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
              "SSH_CONNECTION": "10.0.0.5 50022 10.0.0.52 22", "VIRTUAL_ENV": "/home/user/venv"}
     s.python = python_json("/home/user/venv/bin/python", "3.12.3", "25.2", packages)
@@ -1309,7 +1383,7 @@ def workstation_expected(driver: str, cuda_max: str, card: tuple[str, str, list[
         "gpu.uuids": ["GPU-3c9e51d2-7a40-4f6b-8d21-5e0f9b7c2a18"], "gpu.compute_capabilities": [f"{cc[0]}.{cc[1]}"],
         "gpu.chips": [chip], "gpu.architectures": [architecture], "gpu.kernel_modules": [modules],
         "gpu.memory_total_mib": [memory], "gpu.memory_used_mib": [4], "gpu.processes": [],
-        "gpu.display_active": False,
+        "gpu.display_active": False, **health_expected(1, persistence_mode=[True]),
         "driver.loaded": True, "driver.version": driver, "driver.userspace_version": driver,
         "driver.open_kernel_module": open_module, "driver.cuda_max": cuda_max, "nouveau.blacklisted": True,
         "display.init": "systemd", "python.executable": "/home/user/venv/bin/python", "python.version": "3.12.3",
@@ -1373,9 +1447,27 @@ def mixed_cuda_wheels() -> Scenario:
                  "jax[cuda13] 0.10.2 (CUDA 13 wheels): cuDNN and NCCL for both CUDA releases in one folder.")
     gpu_workstation(s, "580.95.05", "Tue Sep 23 09:50:13 UTC 2025", 13000, RTX_A6000, False,
                     {"torch": "2.8.0", **TORCH_28_WHEELS, "jax": "0.10.2", "jaxlib": "0.10.2",
-                     "jax-cuda13-plugin": "0.10.2", "jax-cuda13-pjrt": "0.10.2", **JAX_CUDA13_WHEELS})
+                     "jax-cuda13-plugin": "0.10.2", "jax-cuda13-pjrt": "0.10.2", **JAX_CUDA13_WHEELS},
+                    # A healthy professional card: ECC on and clean, no row to remap, idle, its 300 W default.
+                    health={"pcie_gen_gpu_max": 4, "ecc_mode": True, "ecc_uncorrected_volatile": 0,
+                            "ecc_uncorrected_aggregate": 0, "retired_pages_pending": None,
+                            "remapped_rows_correctable": 0, "remapped_rows_uncorrectable": 0,
+                            "remapped_rows_pending": False, "remapped_rows_failed": False,
+                            "clocks_event_reasons": 0x1, "power_limit_w": 300.0, "power_management_limit_w": 300.0,
+                            "power_default_limit_w": 300.0, "mig_mode": None,
+                            "errors": {"retired_pages_pending": NOT_SUPPORTED, "mig_mode": NOT_SUPPORTED}})
+    # Read as root: the driver's load lines, no Xid.
+    s.probes["dmesg"] = command(["dmesg"], 0, (
+        "[    0.000000] Linux version 6.8.0-88-generic (buildd@lcy02-amd64-004) #89-Ubuntu SMP PREEMPT_DYNAMIC\n"
+        "[    5.102938] nvidia: loading out-of-tree module taints kernel.\n"
+        "[    5.231877] NVRM: loading NVIDIA UNIX x86_64 Kernel Module  580.95.05  Tue Sep 23 09:50:13 UTC 2025\n"))
     s.expected = {
         **workstation_expected("580.95.05", "13.0", RTX_A6000, "GA102", "ampere", "either", False),
+        **health_expected(1, kernel_log="read", persistence_mode=[True], pcie_gen_gpu_max=[4], ecc_mode=[True],
+                          ecc_uncorrected_volatile=[0], ecc_uncorrected_aggregate=[0], remapped_rows_pending=[False],
+                          remapped_rows_failed=[False], throttle_reasons=[["gpu_idle"]], power_limit_w=[300.0],
+                          power_default_limit_w=[300.0], nvml_unsupported=[["mig_mode", "retired_pages_pending"]]),
+        "gpu.xid_events": [],
         # setupkit's existing probes take the first suffixed runtime and cuDNN they know (CUDA 13's first).
         "cuda.pip_runtime_version": "12.8", "cudnn.pip_version": "9.20.0.48",
         "torch.version": "2.8.0", "torch.build": "cuda", "torch.cuda_version": "12.8",
@@ -1470,6 +1562,8 @@ def recording(scenario: Scenario) -> Recording:
         nvml=scenario.nvml,
         env=scenario.env,
         python=PythonInfo(**python_record(scenario)),
+        probes={name: CommandResult(tuple(c["argv"]), c["returncode"], c["stdout"], c["stderr"])
+                for name, c in scenario.probes.items()},
     )
 
 

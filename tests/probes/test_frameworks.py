@@ -155,9 +155,12 @@ def test_the_wheel_questions_of_a_mixed_environment():
 
 
 def test_the_variant_to_install_fits_the_driver_and_the_gpus():
-    assert fw.torch_variant_for("2.13.0+cu126", "13.0", ["RTX 5090"], ["12.0"]) == "cu132"
+    # driver 580 (CUDA 13.0) runs cu130 in full, cu132 only through minor-version compatibility: cu130, as the
+    # install plan picks
+    assert fw.torch_variant_for("2.13.0+cu126", "13.0", ["RTX 5090"], ["12.0"]) == "cu130"
+    assert fw.torch_variant_for("2.13.0+cu126", "13.2", ["RTX 5090"], ["12.0"]) == "cu132"
     assert fw.torch_variant_for("2.13.0+cu130", "12.8", ["RTX 4090"], ["8.9"]) == "cu126"
     assert fw.torch_variant_for("2.13.0+cu130", "12.8", ["RTX 5090"], ["12.0"]) is None  # cu126 stops at sm_90
     assert fw.torch_variant_for("2.13.0", "12.9", ["GTX 1080 Ti"], ["6.1"]) == "cu126"
-    assert fw.torch_variant_for("1.0.0", "13.0") == "cu132"  # a release the table lacks: its newest
+    assert fw.torch_variant_for("1.0.0", "13.2") == "cu132"  # a release the table lacks: its newest
     assert fw.torch_variant_for("2.13.0", None) is None

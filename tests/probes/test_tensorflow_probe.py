@@ -105,7 +105,8 @@ def test_the_recording_holds_the_deep_run_only_when_deep_is_asked(tmp_path):
     assert host.record.probes == {} and all(facts[name] is None for name in DEEP_FACTS)
     with RecordingHost(LiveHost()) as host:
         facts = collect_facts(host, deep=DeepRequest(str(FAKES / "python-sigill"), 20))
-    assert set(host.record.probes) == {"tensorflow"} and facts["tfprobe.status"] == "crashed"
+    # every deep probe ran (PyTorch's and JAX's too), each in the interpreter asked for
+    assert set(host.record.probes) == {"tensorflow", "torch", "jax"} and facts["tfprobe.status"] == "crashed"
 
 
 # -- a snapshot taken without --deep -------------------------------------------------------------------------

@@ -192,16 +192,20 @@ def test_framework_start_up_lines_are_quiet_unless_the_user_set_the_level(smoke_
 
 
 @pytest.mark.parametrize("numpy", [False, True], ids=["bare", "with-numpy"])
-def test_without_tensorflow_one_line_and_the_install_command(python_without_frameworks, numpy):
-    """A Python that has only setupkit's own dependencies (python -S with links to them; see conftest)."""
+def test_without_any_framework_one_line_and_the_install_command(python_without_frameworks, numpy):
+    """A Python that has only setupkit's own dependencies (python -S with links to them; see conftest): no
+    TensorFlow, JAX or PyTorch, so the build this host wants (its GPUs, as doctor reads them) is named."""
+    from setupkit.probes import read_facts
+
     argv, env = python_without_frameworks(numpy)
     done = subprocess.run([*argv, "smoke-test"], capture_output=True, text=True, timeout=60, env=env)
-    missing = "tensorflow and keras" if numpy else "tensorflow, keras and numpy"
+    gpus = read_facts()["gpu.count"] or 0
+    build = f"this host's {gpus} NVIDIA GPU(s) want the CUDA build" if gpus else "with no NVIDIA GPU, the CPU build"
     assert done.returncode == 3 and done.stdout == "", done.stderr
     assert done.stderr.splitlines() == [
-        "setupkit: smoke-test needs TensorFlow (or --backend jax|torch with that framework): "
-        f"{missing} are not installed for {sys.executable}",
-        "fix: pip install 'setupkit[tf]'"]
+        "setupkit: smoke-test trains through Keras 3 on TensorFlow, JAX or PyTorch, and none of them is installed "
+        f"for {sys.executable} ({build})",
+        "fix: pip install 'tensorflow[and-cuda]'" if gpus else "fix: pip install tensorflow"]
 
 
 def test_without_jax_the_fix_names_it(python_without_frameworks):

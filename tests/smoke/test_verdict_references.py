@@ -78,10 +78,21 @@ def test_keras_loaded_on_another_backend_is_refused():
 
 def test_missing_framework_names_the_install_command(monkeypatch):
     monkeypatch.setattr(backend.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(SetupkitError, match=r"^smoke-test needs TensorFlow \(or --backend jax\|torch with that "
-                                            r"framework\): torch, keras and numpy are not installed") as error:
+    with pytest.raises(SetupkitError, match=r"^training through Keras 3 on PyTorch needs torch, keras and numpy: "
+                                            r"torch, keras and numpy are not installed for ") as error:
         backend.require_framework("torch")
     assert error.value.exit_code == 3 and error.value.hint == "pip install torch keras"
+
+
+def test_a_framework_without_keras_names_keras_alone(monkeypatch):
+    """PyTorch and JAX do not bring Keras 3: with the framework there, the fix installs what is missing only."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(backend.importlib.util, "find_spec",
+                        lambda name: None if name == "keras" else real("json"))
+    with pytest.raises(SetupkitError, match=r"^training through Keras 3 on PyTorch needs torch, keras and numpy: "
+                                            r"keras is not installed for ") as error:
+        backend.require_framework("torch")
+    assert error.value.exit_code == 3 and error.value.hint == "pip install keras"
 
 
 def test_an_empty_folder_left_by_an_uninstall_is_not_an_installed_framework(tmp_path, monkeypatch):

@@ -1,0 +1,2 @@
+def version():
+    return (2, 27, 7)

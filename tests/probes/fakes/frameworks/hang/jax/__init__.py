@@ -1,0 +1,4 @@
+# A jax whose import never returns (a driver call that blocks).
+import time
+
+time.sleep(600)
