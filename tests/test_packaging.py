@@ -36,18 +36,24 @@ def test_the_catalog_is_the_checks_folder_which_holds_no_code():
         "the catalog is carried by the build backend, not a copy or link")
 
 
-@pytest.mark.slow
-def test_the_wheel_carries_the_catalog_the_knowledge_tables_and_every_module(tmp_path):
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
     from setupkit import process
 
+    folder = tmp_path_factory.mktemp("wheel")
     # Built from a clean copy: setuptools reuses a checkout's build/ folder, which would carry files since removed.
-    source = tmp_path / "source"
+    source = folder / "source"
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__",
                                                                 ".pytest_cache", "snapshots", "fixtures"))
     done = process.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                        "-w", str(tmp_path), str(source)], timeout=300, cwd=str(tmp_path))
+                        "-w", str(folder), str(source)], timeout=300, cwd=str(folder))
     assert done.ok, done.stderr[-2000:]
-    (wheel,) = tmp_path.glob("setupkit-*.whl")
+    (built,) = folder.glob("setupkit-*.whl")
+    return built
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_catalog_the_knowledge_tables_and_every_module(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     checks = {f"setupkit/catalog/{path.relative_to(REPO / 'checks').as_posix()}"
               for path in (REPO / "checks").rglob("*.yaml")}
@@ -56,5 +62,47 @@ def test_the_wheel_carries_the_catalog_the_knowledge_tables_and_every_module(tmp
     assert checks and checks <= names
     assert modules <= names
     assert tables and tables <= names, "the knowledge tables travel with their package"
-    packaged = {name for name in names if name.startswith("setupkit/") and name.endswith((".py", ".yaml"))}
-    assert packaged == checks | modules | tables, "the wheel holds exactly the checkout's package files"
+    compiled = {name.removesuffix(".yaml") + ".json" for name in checks | tables}
+    packaged = {name for name in names if name.startswith("setupkit/") and name.endswith((".py", ".yaml", ".json"))}
+    assert packaged == checks | modules | tables | compiled, \
+        "the wheel holds exactly the checkout's package files, and each YAML file's compiled form"
+
+
+@pytest.mark.slow
+def test_each_compiled_form_holds_its_yaml_and_its_hash(wheel):
+    """doctor reads the JSON beside a shipped YAML file only where its SHA-256 is the YAML's (yamlio.load_yaml):
+    the build writes the very data setupkit's strict loader reads from the YAML."""
+    import hashlib
+    import json
+
+    from setupkit import yamlio
+
+    with zipfile.ZipFile(wheel) as archive:
+        sources = [name for name in archive.namelist() if name.endswith(".yaml")]
+        assert sources
+        for name in sources:
+            text = archive.read(name)
+            compiled = json.loads(archive.read(name.removesuffix(".yaml") + ".json"))
+            assert compiled["sha256"] == hashlib.sha256(text).hexdigest(), name
+            assert compiled["data"] == yamlio.loads(text.decode(), name), name
+
+
+@pytest.mark.slow
+def test_doctor_from_the_wheel_reports_as_doctor_from_the_checkout(wheel, tmp_path):
+    """The compiled catalog and tables give the very report the YAML gives, byte for byte."""
+    from setupkit import process
+
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    snapshot = str(REPO / "tests" / "snapshots" / "h100-ubuntu2404-vm")
+    # Run from a folder of its own: `python -c` puts the working folder first on sys.path.
+    where = process.run([sys.executable, "-c", "import setupkit; print(setupkit.__file__)"], timeout=60,
+                        env={"PYTHONPATH": str(unpacked)}, cwd=str(tmp_path))
+    assert where.stdout.strip() == str(unpacked / "setupkit" / "__init__.py"), "the wheel's setupkit is the one run"
+    reports = []
+    for root in (unpacked, REPO):
+        done = process.run([sys.executable, "-c", "from setupkit.cli import main; main()", "doctor", "--json",
+                            "--snapshot", snapshot], timeout=120, env={"PYTHONPATH": str(root)}, cwd=str(tmp_path))
+        assert done.returncode in (0, 1), done.stderr[-2000:]
+        reports.append(done.stdout)
+    assert reports[0] == reports[1]

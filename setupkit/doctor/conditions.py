@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from setupkit import versions
@@ -54,11 +54,29 @@ class Scope:
             self._values[name] = operand(self._lets[name], self)
         return self._values[name]
 
-    def names(self) -> dict[str, Any]:
-        """Every fact and every let, for message templates."""
-        merged = dict(self.facts)
-        merged.update({name: self.var(name) for name in self._lets})
-        return merged
+    def names(self) -> Mapping[str, Any]:
+        """Every fact and every let, for message templates: a let is computed when a template names it, so a
+        check that decides early never pays for the knowledge its other messages would need."""
+        return _Names(self)
+
+
+class _Names(Mapping[str, Any]):
+    """A scope's facts and lets as one read-only mapping, the lets computed on first use (a let shadows a fact
+    of its name)."""
+
+    def __init__(self, scope: Scope):
+        self._scope = scope
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._scope._lets:
+            return self._scope.var(name)
+        return self._scope.facts[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._scope.facts, *self._scope._lets]))
+
+    def __len__(self) -> int:
+        return len(set(self._scope.facts) | set(self._scope._lets))
 
 
 def fact_names(node: Any, lets: Mapping[str, Any]) -> list[str]:

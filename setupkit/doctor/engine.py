@@ -37,13 +37,16 @@ class Finding:
 def evaluate_check(check: Check, facts: Mapping[str, Any]) -> Finding:
     scope = conditions.Scope(facts, check.lets)
     try:
-        outcome = _decide(check, scope)
-        names = scope.names()
+        # The lets a message names are computed as it is rendered: rendering is part of deciding.
+        return _finding(check, _decide(check, scope), scope.names())
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError) as error:
         # A probe bug or a hand-edited snapshot must not crash doctor: the check cannot tell.
         outcome = Outcome(status="unknown",
                           message=f"Cannot tell: a fact has an unexpected form ({clip(str(error))}).")
-        names = dict(facts)
+        return _finding(check, outcome, dict(facts))
+
+
+def _finding(check: Check, outcome: Outcome, names: Mapping[str, Any]) -> Finding:
     return Finding(id=check.id, section=check.section, title=check.title, status=outcome.status,
                    message=templates.render(outcome.message, names), detail=templates.render(check.detail, names),
                    fix=_fix(outcome, check, names), severity=check.severity)

@@ -4,25 +4,18 @@
 Each takes fact values (any of which may be None) and returns a value, or None when it cannot tell. None of
 them touches the host, the clock or the network: a check's verdict depends on its facts alone. The table
 questions are setupkit.knowledge's, their answers given as the plain values (text) a check compares.
+
+The knowledge modules behind them are imported when a check first calls one (``_lazy``): on a host without a
+GPU most checks decide before they need a GPU table, and `setupkit doctor` pays for none it does not read.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from setupkit import bounded, versions
-from setupkit.doctor import health_functions, torch_arch
-from setupkit.knowledge import (
-    cuda,
-    distributions,
-    driver_branches,
-    framework_wheels,
-    gpus,
-    tensorflow,
-    tensorflow_wheels,
-)
-from setupkit.knowledge.libraries import CPU_ONLY_PACKAGES, gpu_code_gaps, provided_by  # shared with the planner
 
 HIDE_ALL = {"", "-1", "none", "void", "nodevfiles"}
 """CUDA_VISIBLE_DEVICES values that hide every GPU (the empty string, -1 and the NVIDIA container words)."""
@@ -145,12 +138,16 @@ def coalesce(*values: Any) -> Any:
 
 def supported_cuda_for_driver(driver_version: Any) -> str | None:
     """The highest CUDA X.Y ("12.2") whose toolkit driver ``driver_version`` meets."""
+    from setupkit.knowledge import cuda
+
     found = cuda.supported_cuda_for_driver(driver_version)
     return None if found is None else str(found)
 
 
 def tensorflow_build_row(tf_version: Any) -> Mapping[str, Any] | None:
     """TensorFlow ``tf_version``'s tested configuration, its fields as the table writes them."""
+    from setupkit.knowledge import tensorflow
+
     build = tensorflow.tested_build(tf_version)
     return None if build is None else build.columns()
 
@@ -159,6 +156,9 @@ def tensorflow_gpu_gaps(tf_version: Any, package: Any, names: Any, compute_capab
                         architectures: Any) -> list[str] | None:
     """The GPUs the installed TensorFlow's official wheels carry no code of their architecture for, one text a
     GPU; [] when they serve all (or the distribution is CPU-only); None when that cannot be told."""
+    from setupkit.knowledge import gpus, tensorflow
+    from setupkit.knowledge.libraries import CPU_ONLY_PACKAGES, gpu_code_gaps
+
     if package in CPU_ONLY_PACKAGES:
         return []
     build = tensorflow.tested_build(tf_version)
@@ -167,7 +167,22 @@ def tensorflow_gpu_gaps(tf_version: Any, package: Any, names: Any, compute_capab
 
 
 def cuda_driver_row(cuda_version: Any) -> Mapping[str, Any]:
+    from setupkit.knowledge import cuda
+
     return {"driver": cuda.min_driver_for_cuda(cuda_version)}
+
+
+def _lazy(module: str, name: str) -> Callable[..., Any]:
+    """``module``'s function ``name``, imported on its first call."""
+    function: list[Callable[..., Any]] = []
+
+    def call(*args: Any) -> Any:
+        if not function:
+            function.append(getattr(importlib.import_module(module), name))
+        return function[0](*args)
+
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
 FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
@@ -179,46 +194,46 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "max_fraction": (max_fraction, 2, 2),
     "memory_holders": (memory_holders, 2, 2),
     "describe_processes": (describe_processes, 1, 1),
-    "provided_by": (provided_by, 2, 5),
+    "provided_by": (_lazy("setupkit.knowledge.libraries", "provided_by"), 2, 5),  # shared with the planner
     "coalesce": (coalesce, 1, 5),
     "major_minor": (versions.major_minor, 1, 1),
     "major": (versions.major, 1, 1),
-    "latest_tensorflow": (tensorflow.latest_tensorflow, 0, 0),
-    "python_supported": (tensorflow.python_supported, 2, 2),
-    "min_driver_for_cuda": (cuda.min_driver_for_cuda, 1, 1),
+    "latest_tensorflow": (_lazy("setupkit.knowledge.tensorflow", "latest_tensorflow"), 0, 0),
+    "python_supported": (_lazy("setupkit.knowledge.tensorflow", "python_supported"), 2, 2),
+    "min_driver_for_cuda": (_lazy("setupkit.knowledge.cuda", "min_driver_for_cuda"), 1, 1),
     "supported_cuda_for_driver": (supported_cuda_for_driver, 1, 1),
-    "minor_compat_driver": (cuda.minor_compat_driver, 1, 1),
-    "newest_tensorflow_for": (tensorflow_wheels.newest_tensorflow_for, 1, 2),
-    "wheel_glibc_floor": (tensorflow_wheels.wheel_glibc_floor, 2, 2),
-    "wheel_pip_floor": (tensorflow_wheels.wheel_pip_floor, 2, 2),
-    "wheel_tags": (tensorflow_wheels.wheel_tags, 2, 2),
-    "end_of_life_reason": (distributions.end_of_life_reason, 2, 2),
-    "driver_branch_ended": (driver_branches.branch_ended, 1, 1),
-    "driver_branch_end_of_life": (driver_branches.branch_end_of_life, 1, 1),
-    "newest_long_term_branch": (driver_branches.newest_long_term_branch, 0, 0),
-    "driver_gpu_gaps": (gpus.driver_gpu_gaps, 6, 6),
-    "toolkit_gpu_gaps": (gpus.toolkit_gpu_gaps, 4, 4),
-    "toolkit_dropped_gpus": (gpus.toolkit_dropped_gpus, 4, 4),
-    "cuda_for_gpus": (gpus.cuda_for_gpus, 3, 4),
-    "cuda_wheel_majors": (framework_wheels.cuda_wheel_majors, 1, 1),
-    "cudnn_wheel_majors": (framework_wheels.cudnn_wheel_majors, 1, 1),
-    "clashing_cuda_wheels": (framework_wheels.clashing_cuda_wheels, 1, 1),
-    "torch_gpu_gaps": (framework_wheels.torch_gpu_gaps, 4, 5),
-    "torch_ptx_gpus": (framework_wheels.torch_ptx_gpus, 4, 5),
-    "torch_arch_list": (framework_wheels.torch_arch_list, 2, 2),
-    "torch_variant_for": (framework_wheels.torch_variant_for, 2, 5),
+    "minor_compat_driver": (_lazy("setupkit.knowledge.cuda", "minor_compat_driver"), 1, 1),
+    "newest_tensorflow_for": (_lazy("setupkit.knowledge.tensorflow_wheels", "newest_tensorflow_for"), 1, 2),
+    "wheel_glibc_floor": (_lazy("setupkit.knowledge.tensorflow_wheels", "wheel_glibc_floor"), 2, 2),
+    "wheel_pip_floor": (_lazy("setupkit.knowledge.tensorflow_wheels", "wheel_pip_floor"), 2, 2),
+    "wheel_tags": (_lazy("setupkit.knowledge.tensorflow_wheels", "wheel_tags"), 2, 2),
+    "end_of_life_reason": (_lazy("setupkit.knowledge.distributions", "end_of_life_reason"), 2, 2),
+    "driver_branch_ended": (_lazy("setupkit.knowledge.driver_branches", "branch_ended"), 1, 1),
+    "driver_branch_end_of_life": (_lazy("setupkit.knowledge.driver_branches", "branch_end_of_life"), 1, 1),
+    "newest_long_term_branch": (_lazy("setupkit.knowledge.driver_branches", "newest_long_term_branch"), 0, 0),
+    "driver_gpu_gaps": (_lazy("setupkit.knowledge.gpus", "driver_gpu_gaps"), 6, 6),
+    "toolkit_gpu_gaps": (_lazy("setupkit.knowledge.gpus", "toolkit_gpu_gaps"), 4, 4),
+    "toolkit_dropped_gpus": (_lazy("setupkit.knowledge.gpus", "toolkit_dropped_gpus"), 4, 4),
+    "cuda_for_gpus": (_lazy("setupkit.knowledge.gpus", "cuda_for_gpus"), 3, 4),
+    "cuda_wheel_majors": (_lazy("setupkit.knowledge.framework_wheels", "cuda_wheel_majors"), 1, 1),
+    "cudnn_wheel_majors": (_lazy("setupkit.knowledge.framework_wheels", "cudnn_wheel_majors"), 1, 1),
+    "clashing_cuda_wheels": (_lazy("setupkit.knowledge.framework_wheels", "clashing_cuda_wheels"), 1, 1),
+    "torch_gpu_gaps": (_lazy("setupkit.knowledge.framework_wheels", "torch_gpu_gaps"), 4, 5),
+    "torch_ptx_gpus": (_lazy("setupkit.knowledge.framework_wheels", "torch_ptx_gpus"), 4, 5),
+    "torch_arch_list": (_lazy("setupkit.knowledge.framework_wheels", "torch_arch_list"), 2, 2),
+    "torch_variant_for": (_lazy("setupkit.knowledge.framework_wheels", "torch_variant_for"), 2, 5),
     "tensorflow_gpu_gaps": (tensorflow_gpu_gaps, 5, 5),
-    "torch_deep_gpu_gaps": (torch_arch.arch_list_gaps, 3, 4),
-    "torch_deep_ptx_gpus": (torch_arch.arch_list_ptx_gpus, 3, 4),
-    "torch_deep_arch_list": (torch_arch.arch_list_text, 1, 1),
-    "gpus_below": (health_functions.gpus_below, 4, 4),
-    "power_capped": (health_functions.power_capped, 3, 3),
-    "gpus_where": (health_functions.gpus_where, 3, 3),
-    "gpus_counting": (health_functions.gpus_counting, 2, 2),
-    "gpus_with_reasons": (health_functions.gpus_with_reasons, 3, 3),
-    "unsupported_on_all": (health_functions.unsupported_on_all, 2, 2),
-    "xid_events": (health_functions.xid_events, 2, 2),
-    "xid_events_except": (health_functions.xid_events_except, 2, 2),
+    "torch_deep_gpu_gaps": (_lazy("setupkit.doctor.torch_arch", "arch_list_gaps"), 3, 4),
+    "torch_deep_ptx_gpus": (_lazy("setupkit.doctor.torch_arch", "arch_list_ptx_gpus"), 3, 4),
+    "torch_deep_arch_list": (_lazy("setupkit.doctor.torch_arch", "arch_list_text"), 1, 1),
+    "gpus_below": (_lazy("setupkit.doctor.health_functions", "gpus_below"), 4, 4),
+    "power_capped": (_lazy("setupkit.doctor.health_functions", "power_capped"), 3, 3),
+    "gpus_where": (_lazy("setupkit.doctor.health_functions", "gpus_where"), 3, 3),
+    "gpus_counting": (_lazy("setupkit.doctor.health_functions", "gpus_counting"), 2, 2),
+    "gpus_with_reasons": (_lazy("setupkit.doctor.health_functions", "gpus_with_reasons"), 3, 3),
+    "unsupported_on_all": (_lazy("setupkit.doctor.health_functions", "unsupported_on_all"), 2, 2),
+    "xid_events": (_lazy("setupkit.doctor.health_functions", "xid_events"), 2, 2),
+    "xid_events_except": (_lazy("setupkit.doctor.health_functions", "xid_events_except"), 2, 2),
 }
 
 LOOKUPS: dict[str, Callable[[Any], Mapping[str, Any] | None]] = {

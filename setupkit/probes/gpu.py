@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from setupkit.bounded import ascii_int, finite_number
 from setupkit.facts import Facts
 from setupkit.host.base import Host
-from setupkit.knowledge import gpus, pci_ids
-from setupkit.knowledge.pci_ids import PciDevice
 from setupkit.probes.nvml_answer import device_error, nvml_answer, nvml_devices
 from setupkit.probes.text import clean_lines, text_or_none
+
+if TYPE_CHECKING:
+    from setupkit.knowledge.pci_ids import PciDevice
 
 PCI_DEVICES = "/sys/bus/pci/devices"
 NVIDIA_GPUS = "/proc/driver/nvidia/gpus"
@@ -112,6 +113,8 @@ def gunzip(data: bytes | None, limit: int = MAX_PCI_IDS) -> str | None:
 def pci_database(host: Host) -> dict[str, PciDevice] | None:
     """NVIDIA's devices in the host's PCI ID database (the first of PCI_ID_FILES, plain or gzip); None when the
     host carries none."""
+    from setupkit.knowledge import pci_ids
+
     for path in PCI_ID_FILES:
         devices = pci_ids.nvidia_devices(host.read_text(path))
         if devices is not None:
@@ -139,6 +142,8 @@ def identify(device_id: str | None, name: str | None, nvml_capability: str | Non
     """A GPU's identity from its PCI device id (the host's PCI ID database, else setupkit's table) and NVML's
     compute capability, which wins where NVML gives one. The name only tells Grace Hopper from an H100: a name
     pattern is a guess, left to the planner for a GPU the facts cannot tell."""
+    from setupkit.knowledge import gpus, pci_ids  # the GPU tables, read only where there is a GPU
+
     listed = (database or {}).get(device_id or "")
     chip = (listed.chip if listed else None) or pci_ids.embedded_chip(device_id)
     capability = gpus.parse_compute_capability(nvml_capability)
@@ -179,6 +184,8 @@ def nvidia_pci_devices(host: Host) -> dict[str, str] | None:
 def database_if_needed(host: Host, device_ids: list[str], names_known: bool) -> dict[str, PciDevice] | None:
     """The host's PCI ID database, read only when setupkit's own table lacks a device or a GPU has no name from
     the driver or NVML: the database is 1.7 MB to read on every doctor run and to carry in every snapshot."""
+    from setupkit.knowledge import pci_ids
+
     if names_known and all(pci_ids.embedded_chip(device_id) for device_id in device_ids):
         return None
     return pci_database(host)

@@ -54,7 +54,7 @@ def frozen_checkout(tmp: Path) -> Path:
     """A still copy of the repository's package files: the working tree may change under a running test, and a
     changed source rightly makes the playbook rebuild setupkit."""
     copy = tmp / "checkout"
-    for name in ("pyproject.toml", "README.md", "LICENSE", "setupkit", "checks"):
+    for name in ("pyproject.toml", "build_tables.py", "MANIFEST.in", "README.md", "LICENSE", "setupkit", "checks"):
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, copy / name, symlinks=True,

@@ -49,3 +49,15 @@ def test_and_cuda_matches_the_wheel_on_the_index(release, tmp_path):
     expected = {name: str(Requirement(f"{name}{spec}").specifier)
                 for name, spec in tensorflow.tested_build(release).and_cuda.items()}
     assert and_cuda_requirements(release, tmp_path) == expected
+
+
+def test_every_and_cuda_specifier_is_one_packaging_reads():
+    """The table's loader checks a specifier's shape only (doctor reads the table on every run); pip's own
+    parser must read each one as the same specifier."""
+    from packaging.specifiers import SpecifierSet
+
+    pins = [(build.version, name, text) for build in tensorflow.tensorflow_builds()
+            for name, text in build.and_cuda.items()]
+    assert pins
+    for version, name, text in pins:
+        assert str(SpecifierSet(text)) == str(SpecifierSet(text.replace(" ", ""))), (version, name, text)

@@ -26,7 +26,7 @@ from setupkit.facts import FACTS
 from setupkit.host.base import CommandResult, PythonInfo
 from setupkit.host.bundle import write_recording
 from setupkit.host.recording import Recording
-from setupkit.probes import read_facts
+from setupkit.probes import gpu_health, read_facts
 
 ROOT = Path(__file__).resolve().parents[2] / "tests" / "snapshots"
 CAPTURED = (ROOT / "h100-ubuntu2404-vm",)
@@ -194,6 +194,13 @@ def python_json(executable: str, version: str, pip: str, packages: dict[str, str
     # Every scenario's release predates PEP 668's EXTERNALLY-MANAGED marker (Debian 12, Ubuntu 23.04).
     return {"executable": executable, "version": version, "bits": 64, "pip_version": pip,
             "packages": dict(sorted({"pip": pip, **packages}.items())), "externally_managed": externally_managed}
+
+
+def dmesg_run(returncode: int, log: str, stderr: str = "") -> dict[str, Any]:
+    """The kernel log probe's run as setupkit records it: its command (dmesg, cut to the driver's Xid lines by
+    the probe's own shell pipeline) and what that printed of ``log``, the whole ring buffer of the scenario."""
+    kept = "".join(line for line in log.splitlines(keepends=True) if "NVRM: Xid" in line)
+    return command(list(gpu_health.DMESG_ARGV), returncode, kept, stderr)
 
 
 def base_expected() -> dict[str, Any]:
@@ -509,7 +516,7 @@ def ubuntu2204_two_gpus() -> Scenario:
                   gpu(1, "NVIDIA GeForce RTX 3090", "GPU-a0c9f4d2-7b1e-4c55-9e3a-6d2f1b8e4c70", "00000000:65:00.0",
                       24 * gib, 289406976, [8, 6], False, [], persistence_mode=True, **geforce_health(0x1))]}
     # The training job's fault (an out-of-range address in its kernel), as driver 535 logs it.
-    s.probes["dmesg"] = command(["dmesg"], 0, (
+    s.probes["dmesg"] = dmesg_run(0, (
         "[    0.000000] Linux version 5.15.0-105-generic (buildd@lcy02-amd64-054) #115-Ubuntu SMP\n"
         "[    4.512345] nvidia: loading out-of-tree module taints kernel.\n"
         "[    4.601234] NVRM: loading NVIDIA UNIX x86_64 Kernel Module  535.183.01  Sun May 12 19:39:15 UTC 2024\n"
@@ -1152,7 +1159,7 @@ def gpu_container() -> Scenario:
                               remapped_rows_uncorrectable=0, remapped_rows_pending=True, remapped_rows_failed=False,
                               clocks_event_reasons=0x1, power_management_limit_w=72.0, power_default_limit_w=72.0,
                               errors={"retired_pages_pending": NOT_SUPPORTED})]}
-    s.probes["dmesg"] = command(["dmesg"], 1, "", "dmesg: read kernel buffer failed: Operation not permitted\n")
+    s.probes["dmesg"] = dmesg_run(1, "", "dmesg: read kernel buffer failed: Operation not permitted\n")
     s.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
     s.python = python_json("/usr/bin/python3", "3.10.12", "22.0.2", {"setuptools": "59.6.0"})
     s.expected = {
@@ -1328,9 +1335,9 @@ def gpu_workstation(s: Scenario, driver: str, date: str, cuda: int, card: tuple[
     s.files["/etc/debian_version"] = "trixie/sid\n"
     s.links["/lib"] = "usr/lib"
     on_the_host(s)
-    kernel(s, "6.8.0-88-generic", "Linux version 6.8.0-88-generic (buildd@lcy02-amd64-004) (x86_64-linux-gnu-gcc-13 "
-           "(Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #89-Ubuntu SMP "
-           "PREEMPT_DYNAMIC Sat Oct 11 01:02:46 UTC 2025", headers=True, lib="/usr/lib")
+    kernel(s, "6.8.0-71-generic", "Linux version 6.8.0-71-generic (buildd@lcy02-amd64-053) (x86_64-linux-gnu-gcc-13 "
+           "(Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #71-Ubuntu SMP "
+           "PREEMPT_DYNAMIC Tue Jul 22 15:22:08 UTC 2025", headers=True, lib="/usr/lib")  # as the RTX 5090 desktop's
     dmi(s, "ASUSTeK COMPUTER INC.", "ProArt Z890-CREATOR WIFI", 3)
     s.dirs.append("/sys/class/power_supply")
     s.files["/proc/cpuinfo"] = cpuinfo("Intel(R) Core(TM) Ultra 9 285K", 6, 198, 2, "3700.000", "36864 KB",
@@ -1354,7 +1361,7 @@ def gpu_workstation(s: Scenario, driver: str, date: str, cuda: int, card: tuple[
     s.files["/etc/modprobe.d/blacklist.conf"] = UBUNTU_BLACKLIST_CONF
     s.files["/etc/modprobe.d/nvidia-graphics-drivers-kms.conf"] = "options nvidia-drm modeset=1\n"
     s.files["/usr/lib/modprobe.d/blacklist-nvidia-nouveau.conf"] = NOUVEAU_BLACKLIST_CONF
-    s.files["/proc/cmdline"] = "BOOT_IMAGE=/boot/vmlinuz-6.8.0-88-generic root=UUID=3f1c ro quiet splash\n"
+    s.files["/proc/cmdline"] = "BOOT_IMAGE=/boot/vmlinuz-6.8.0-71-generic root=UUID=3f1c ro quiet splash\n"
     s.dirs.append("/run/systemd/system")
     s.links["/var/run"] = "/run"
     s.dirs.append("/sys/firmware/efi/efivars")
@@ -1375,7 +1382,7 @@ def workstation_expected(driver: str, cuda_max: str, card: tuple[str, str, list[
     name, device, cc, memory = card
     return {
         "os.id": "ubuntu", "os.version_id": "24.04", "os.pretty_name": "Ubuntu 24.04.3 LTS", "os.family": "debian",
-        "os.codename": "noble", "kernel.release": "6.8.0-88-generic", "kernel.headers_installed": True,
+        "os.codename": "noble", "kernel.release": "6.8.0-71-generic", "kernel.headers_installed": True,
         "host.container": "none", "host.container_evidence": [], "host.memory_mib": 128000,
         "cpu.model": "Intel(R) Core(TM) Ultra 9 285K", "cpu.count": 24,
         "cpu.flags": ALDER_LAKE_FLAGS.split(),
@@ -1457,8 +1464,8 @@ def mixed_cuda_wheels() -> Scenario:
                             "power_default_limit_w": 300.0, "mig_mode": None,
                             "errors": {"retired_pages_pending": NOT_SUPPORTED, "mig_mode": NOT_SUPPORTED}})
     # Read as root: the driver's load lines, no Xid.
-    s.probes["dmesg"] = command(["dmesg"], 0, (
-        "[    0.000000] Linux version 6.8.0-88-generic (buildd@lcy02-amd64-004) #89-Ubuntu SMP PREEMPT_DYNAMIC\n"
+    s.probes["dmesg"] = dmesg_run(0, (
+        "[    0.000000] Linux version 6.8.0-71-generic (buildd@lcy02-amd64-053) #71-Ubuntu SMP PREEMPT_DYNAMIC\n"
         "[    5.102938] nvidia: loading out-of-tree module taints kernel.\n"
         "[    5.231877] NVRM: loading NVIDIA UNIX x86_64 Kernel Module  580.95.05  Tue Sep 23 09:50:13 UTC 2025\n"))
     s.expected = {
