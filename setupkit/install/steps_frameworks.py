@@ -24,14 +24,21 @@ def not_asked(framework: str, frameworks: tuple[str, ...]) -> str:
             f"install it")
 
 
+def _why_not(ctx: Context, framework: str, pick: FrameworkPick | str | None) -> str:
+    """Why a framework's step is skipped ("" when it is not): not asked for, no pick (its reason), or a Python
+    pip may not install into."""
+    if pick is None:
+        return not_asked(framework, ctx.options.frameworks)
+    if isinstance(pick, str):
+        return pick
+    return ctx.managed_python_reason or ""
+
+
 def torch_step(ctx: Context, pick: FrameworkPick | str | None, driver: DriverView, host_gpus: list[Gpu]) -> Step:
     step = Step("torch", "Install PyTorch")
-    if pick is None:
-        return step.mark(SKIP, not_asked("torch", ctx.options.frameworks))
-    if isinstance(pick, str):
-        return step.mark(SKIP, pick)
-    if ctx.managed_python_reason:
-        return step.mark(SKIP, ctx.managed_python_reason)
+    why_not = _why_not(ctx, "torch", pick)
+    if why_not or not isinstance(pick, FrameworkPick):
+        return step.mark(SKIP, why_not)
     step.title = f"Install PyTorch {pick.version} ({pick.variant})"
     have = ctx.fact("torch.version")
     flags = ["--force-reinstall"] if _same_public_release(have, pick) else []
@@ -108,12 +115,9 @@ def _cc_text(gpu: Gpu) -> str | None:
 
 def jax_step(ctx: Context, pick: FrameworkPick | str | None, driver: DriverView, host_gpus: list[Gpu]) -> Step:
     step = Step("jax", "Install JAX")
-    if pick is None:
-        return step.mark(SKIP, not_asked("jax", ctx.options.frameworks))
-    if isinstance(pick, str):
-        return step.mark(SKIP, pick)
-    if ctx.managed_python_reason:
-        return step.mark(SKIP, ctx.managed_python_reason)
+    why_not = _why_not(ctx, "jax", pick)
+    if why_not or not isinstance(pick, FrameworkPick):
+        return step.mark(SKIP, why_not)
     step.title = f"Install JAX {pick.version} ({'CPU' if pick.variant == CPU else f'jax[{pick.variant}]'})"
     installed = _plugins(ctx)
     others = [name for name in installed if name != _plugin_name(pick)]

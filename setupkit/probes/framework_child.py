@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from setupkit.bounded import printable
+from setupkit.facts import FACTS, Facts
 from setupkit.host.base import CommandResult, Host
 from setupkit.probes.child_answer import answer_line, last_line, signal_name
 from setupkit.probes.deep import DeepRequest
@@ -55,6 +56,19 @@ class ChildOutcome:
     python: str | None = None
     answer: dict[str, Any] = field(default_factory=dict)
     """The script's answer object ({} when it printed none)."""
+
+
+def outcome_facts(prefix: str, outcome: ChildOutcome | None, not_recorded: str,
+                  answer_facts: Callable[[dict[str, Any]], Facts]) -> Facts:
+    """Every ``<prefix>.*`` fact of one deep probe: the outcome's status, error, return code and interpreter,
+    then what ``answer_facts`` makes of the script's answer; "not-recorded" (with ``not_recorded`` as its error)
+    where the host holds no run."""
+    facts: Facts = {name: None for name in FACTS if name.startswith(f"{prefix}.")}
+    if outcome is None:
+        return facts | {f"{prefix}.status": "not-recorded", f"{prefix}.error": not_recorded}
+    return facts | {f"{prefix}.status": outcome.status, f"{prefix}.error": outcome.error,
+                    f"{prefix}.returncode": outcome.returncode, f"{prefix}.python": outcome.python} \
+        | answer_facts(outcome.answer)
 
 
 def run_child(host: Host, child: ChildScript, request: DeepRequest) -> ChildOutcome | None:

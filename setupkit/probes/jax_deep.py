@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from setupkit.facts import FACTS, Facts
+from setupkit.facts import Facts
 from setupkit.host.base import Host
 from setupkit.probes import framework_child as child
 from setupkit.probes.deep import DeepRequest
@@ -28,31 +28,25 @@ GPU_PLATFORMS = ("gpu", "cuda")
 """A JAX device's platform on an NVIDIA GPU ("gpu"; "cuda" in some releases)."""
 NOT_RECORDED = ("this snapshot holds no JAX import to judge (taken without --deep, or by a setupkit that did not "
                 "probe JAX); take one with `setupkit snapshot --deep`")
-FACT_NAMES = tuple(name for name in FACTS if name.startswith("jaxprobe."))
+PREFIX = "jaxprobe"
 
 
 def probe(host: Host, request: DeepRequest) -> Facts:
     """The jaxprobe.* facts from importing jax in ``request.python`` (default: this interpreter)."""
-    outcome = child.run_child(host, CHILD, request)
-    if outcome is None:
-        return empty_probe_facts() | {"jaxprobe.status": "not-recorded", "jaxprobe.error": NOT_RECORDED}
-    return facts_of(outcome)
+    return facts_of(child.run_child(host, CHILD, request))
 
 
-def empty_probe_facts() -> Facts:
-    return {name: None for name in FACT_NAMES}
+def facts_of(outcome: child.ChildOutcome | None) -> Facts:
+    """The facts of the child's outcome (None: the host holds no run of it)."""
+    return child.outcome_facts(PREFIX, outcome, NOT_RECORDED, answer_facts)
 
 
-def facts_of(outcome: child.ChildOutcome) -> Facts:
-    answer = outcome.answer
+def answer_facts(answer: dict[str, Any]) -> Facts:
+    """The facts the script's answer gives (each of the type its checks expect, or None)."""
     devices = _devices(answer.get("devices"))
     gpus = None if devices is None else [device["device_kind"] for device in devices
                                          if device["platform"] in GPU_PLATFORMS]
-    return empty_probe_facts() | {
-        "jaxprobe.status": outcome.status,
-        "jaxprobe.error": outcome.error,
-        "jaxprobe.returncode": outcome.returncode,
-        "jaxprobe.python": outcome.python,
+    return {
         "jaxprobe.version": child.text(answer.get("version"), 100),
         "jaxprobe.backend": child.text(answer.get("backend"), 40),
         "jaxprobe.devices": devices,

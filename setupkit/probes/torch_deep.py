@@ -11,8 +11,9 @@ run `setupkit snapshot --deep` recorded (probes.json, under the name "torch").
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from setupkit.facts import FACTS, Facts
+from setupkit.facts import Facts
 from setupkit.host.base import Host
 from setupkit.probes import framework_child as child
 from setupkit.probes.deep import DeepRequest
@@ -24,28 +25,22 @@ CHILD = child.ChildScript(NAME, "PyTorch", Path(__file__).with_name("torch_scrip
                           {"PYTHONDONTWRITEBYTECODE": "1"})
 NOT_RECORDED = ("this snapshot holds no PyTorch import to judge (taken without --deep, or by a setupkit that did not "
                 "probe PyTorch); take one with `setupkit snapshot --deep`")
-FACT_NAMES = tuple(name for name in FACTS if name.startswith("torchprobe."))
+PREFIX = "torchprobe"
 
 
 def probe(host: Host, request: DeepRequest) -> Facts:
     """The torchprobe.* facts from importing torch in ``request.python`` (default: this interpreter)."""
-    outcome = child.run_child(host, CHILD, request)
-    if outcome is None:
-        return empty_probe_facts() | {"torchprobe.status": "not-recorded", "torchprobe.error": NOT_RECORDED}
-    return facts_of(outcome)
+    return facts_of(child.run_child(host, CHILD, request))
 
 
-def empty_probe_facts() -> Facts:
-    return {name: None for name in FACT_NAMES}
+def facts_of(outcome: child.ChildOutcome | None) -> Facts:
+    """The facts of the child's outcome (None: the host holds no run of it)."""
+    return child.outcome_facts(PREFIX, outcome, NOT_RECORDED, answer_facts)
 
 
-def facts_of(outcome: child.ChildOutcome) -> Facts:
-    answer = outcome.answer
-    return empty_probe_facts() | {
-        "torchprobe.status": outcome.status,
-        "torchprobe.error": outcome.error,
-        "torchprobe.returncode": outcome.returncode,
-        "torchprobe.python": outcome.python,
+def answer_facts(answer: dict[str, Any]) -> Facts:
+    """The facts the script's answer gives (each of the type its checks expect, or None)."""
+    return {
         "torchprobe.version": child.text(answer.get("version"), 100),
         "torchprobe.cuda": child.text(answer.get("cuda"), 40),
         "torchprobe.cudnn": child.count(answer.get("cudnn"), 10**9),

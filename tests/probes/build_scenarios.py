@@ -184,6 +184,17 @@ def os_release_ubuntu(version: str, point: str, codename: str, title: str) -> st
             f"UBUNTU_CODENAME={codename}\n")
 
 
+def ubuntu_release(s: Scenario, version: str, point: str, codename: str, title: str, debian: str) -> None:
+    """The files that name an Ubuntu release, laid out as Ubuntu lays them: /etc/os-release a link to
+    ../usr/lib/os-release, lsb-release, the Debian release it is built on (``debian``, "bookworm/sid"), and /lib
+    a link to usr/lib."""
+    s.links["/etc/os-release"] = "../usr/lib/os-release"
+    s.files["/usr/lib/os-release"] = os_release_ubuntu(version, point, codename, title)
+    s.files["/etc/lsb-release"] = lsb_release(version, codename, f"Ubuntu {point} LTS")
+    s.files["/etc/debian_version"] = f"{debian}\n"
+    s.links["/lib"] = "usr/lib"
+
+
 def lsb_release(version: str, codename: str, description: str) -> str:
     return (f"DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE={version}\nDISTRIB_CODENAME={codename}\n"
             f'DISTRIB_DESCRIPTION="{description}"\n')
@@ -438,12 +449,7 @@ def ubuntu2204_two_gpus() -> Scenario:
     s = Scenario("ubuntu2204-two-gpus-cuda118", "Ubuntu 22.04 workstation, two GeForce RTX 3090 on driver 535 "
                  "(working), CUDA 11.8 (the /usr/local/cuda link) beside 12.2, cuDNN 8.6 from the deb, "
                  "CUDA_VISIBLE_DEVICES=1, no display manager, a training job on GPU 0.")
-    # As Ubuntu lays it: /etc/os-release is a link to ../usr/lib/os-release.
-    s.links["/etc/os-release"] = "../usr/lib/os-release"
-    s.files["/usr/lib/os-release"] = os_release_ubuntu("22.04", "22.04.4", "jammy", "Jammy Jellyfish")
-    s.files["/etc/lsb-release"] = lsb_release("22.04", "jammy", "Ubuntu 22.04.4 LTS")
-    s.files["/etc/debian_version"] = "bookworm/sid\n"
-    s.links["/lib"] = "usr/lib"
+    ubuntu_release(s, "22.04", "22.04.4", "jammy", "Jammy Jellyfish", "bookworm/sid")
     kernel(s, "5.15.0-105-generic", "Linux version 5.15.0-105-generic (buildd@lcy02-amd64-054) (gcc (Ubuntu "
            "11.4.0-1ubuntu1~22.04) 11.4.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #115-Ubuntu SMP Mon Apr 15 "
            "09:52:04 UTC 2024", headers=True, lib="/usr/lib")
@@ -771,12 +777,7 @@ def laptop() -> Scenario:
     s = Scenario("laptop-hybrid-secureboot", "Ubuntu 22.04 on a Lenovo Legion laptop: Intel Iris Xe beside a "
                  "GeForce RTX 4060 Laptop GPU (hybrid, the display on the Intel GPU), driver 550 from Ubuntu's "
                  "archive, gdm3 on X11, Secure Boot on (the module signed with the enrolled MOK), on battery.")
-    # As Ubuntu lays it: /etc/os-release is a link to ../usr/lib/os-release.
-    s.links["/etc/os-release"] = "../usr/lib/os-release"
-    s.files["/usr/lib/os-release"] = os_release_ubuntu("22.04", "22.04.4", "jammy", "Jammy Jellyfish")
-    s.files["/etc/lsb-release"] = lsb_release("22.04", "jammy", "Ubuntu 22.04.4 LTS")
-    s.files["/etc/debian_version"] = "bookworm/sid\n"
-    s.links["/lib"] = "usr/lib"
+    ubuntu_release(s, "22.04", "22.04.4", "jammy", "Jammy Jellyfish", "bookworm/sid")
     kernel(s, "6.5.0-28-generic", "Linux version 6.5.0-28-generic (buildd@lcy02-amd64-098) (x86_64-linux-gnu-gcc-12 "
            "(Ubuntu 12.3.0-1ubuntu1~22.04) 12.3.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #29~22.04.1-Ubuntu SMP "
            "PREEMPT_DYNAMIC Thu Apr  4 14:39:20 UTC 2", headers=True, lib="/usr/lib")
@@ -908,11 +909,7 @@ def ubuntu2404_blackwell() -> Scenario:
     s = Scenario("ubuntu2404-rtx5090-nouveau", "Ubuntu 24.04 desktop with a GeForce RTX 5090 (Blackwell, 10de:2b85) "
                  "driven by nouveau: no NVIDIA driver yet, gdm3 on Wayland, EFI without Secure Boot, pciutils' PCI "
                  "ID database naming the card, Python 3.12 in a virtual environment.")
-    s.links["/etc/os-release"] = "../usr/lib/os-release"
-    s.files["/usr/lib/os-release"] = os_release_ubuntu("24.04", "24.04.3", "noble", "Noble Numbat")
-    s.files["/etc/lsb-release"] = lsb_release("24.04", "noble", "Ubuntu 24.04.3 LTS")
-    s.files["/etc/debian_version"] = "trixie/sid\n"
-    s.links["/lib"] = "usr/lib"
+    ubuntu_release(s, "24.04", "24.04.3", "noble", "Noble Numbat", "trixie/sid")
     on_the_host(s)
     # Ubuntu 24.04.3's GA kernel, 6.8.0-71 (its compiler, build host and date are those of the
     # linux-headers-6.8.0-71-generic 6.8.0-71.71 package in noble-updates): a point release's kernel, whose
@@ -975,11 +972,7 @@ def ubuntu2204_pascal_cuda13() -> Scenario:
     s = Scenario("ubuntu2204-gtx1080ti-cuda13", "Ubuntu 22.04 workstation, a GeForce GTX 1080 Ti (Pascal) on "
                  "NVIDIA's driver 580.95.05 (proprietary kernel module, working) with the CUDA 13.0 toolkit from "
                  "NVIDIA's repository, whose nvcc cannot build for sm_61. A minimal install: no PCI ID database.")
-    s.links["/etc/os-release"] = "../usr/lib/os-release"
-    s.files["/usr/lib/os-release"] = os_release_ubuntu("22.04", "22.04.5", "jammy", "Jammy Jellyfish")
-    s.files["/etc/lsb-release"] = lsb_release("22.04", "jammy", "Ubuntu 22.04.5 LTS")
-    s.files["/etc/debian_version"] = "bookworm/sid\n"
-    s.links["/lib"] = "usr/lib"
+    ubuntu_release(s, "22.04", "22.04.5", "jammy", "Jammy Jellyfish", "bookworm/sid")
     kernel(s, "5.15.0-160-generic", "Linux version 5.15.0-160-generic (buildd@lcy02-amd64-062) (gcc (Ubuntu "
            "11.4.0-1ubuntu1~22.04.2) 11.4.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #170-Ubuntu SMP Wed Oct 1 "
            "10:06:56 UTC 2025", headers=True, lib="/usr/lib")
@@ -1106,11 +1099,7 @@ def gpu_container() -> Scenario:
                  "docker run --gpus all) on a Google Compute Engine g2 instance whose NVIDIA L4 runs the host's "
                  "driver 580.95.05 (open kernel module): the NVIDIA Container Toolkit mounted nvidia-smi and the "
                  "driver's libraries; no kernel headers, no init, no display manager in the container.")
-    s.links["/etc/os-release"] = "../usr/lib/os-release"
-    s.files["/usr/lib/os-release"] = os_release_ubuntu("22.04", "22.04.5", "jammy", "Jammy Jellyfish")
-    s.files["/etc/lsb-release"] = lsb_release("22.04", "jammy", "Ubuntu 22.04.5 LTS")
-    s.files["/etc/debian_version"] = "bookworm/sid\n"
-    s.links["/lib"] = "usr/lib"
+    ubuntu_release(s, "22.04", "22.04.5", "jammy", "Jammy Jellyfish", "bookworm/sid")
     # The host's kernel: a container has no /lib/modules of its own, so no headers either.
     s.files["/proc/sys/kernel/osrelease"] = "6.8.0-1040-gcp\n"
     s.files["/proc/version"] = ("Linux version 6.8.0-1040-gcp (buildd@lcy02-amd64-093) (x86_64-linux-gnu-gcc-12 "
@@ -1329,11 +1318,7 @@ def gpu_workstation(s: Scenario, driver: str, date: str, cuda: int, card: tuple[
     system CUDA toolkit, and a virtual environment holding ``packages``: the frameworks bring their CUDA as
     wheels. ``card``: its name, PCI device id, compute capability and memory in MiB."""
     name, device, cc, memory = card
-    s.links["/etc/os-release"] = "../usr/lib/os-release"
-    s.files["/usr/lib/os-release"] = os_release_ubuntu("24.04", "24.04.3", "noble", "Noble Numbat")
-    s.files["/etc/lsb-release"] = lsb_release("24.04", "noble", "Ubuntu 24.04.3 LTS")
-    s.files["/etc/debian_version"] = "trixie/sid\n"
-    s.links["/lib"] = "usr/lib"
+    ubuntu_release(s, "24.04", "24.04.3", "noble", "Noble Numbat", "trixie/sid")
     on_the_host(s)
     kernel(s, "6.8.0-71-generic", "Linux version 6.8.0-71-generic (buildd@lcy02-amd64-053) (x86_64-linux-gnu-gcc-13 "
            "(Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #71-Ubuntu SMP "
