@@ -11,8 +11,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "setupkit"
 
-GROUND = {"process", "dialog", "bounded", "errors", "exitcodes", "versions", "facts", "yamlio", "yamlparse"}
-VERBS = {"doctor", "snapshot", "install", "buildtf", "smoke"}
+GROUND = {"process", "dialog", "bounded", "errors", "exitcodes", "versions", "facts", "yamlio", "yamlparse", "stamp"}
+VERBS = {"doctor", "snapshot", "install", "buildtf", "smoke", "diff"}
 FLOORS = {"ground": 0, "knowledge": 1, "host": 2, "probes": 3, "verb": 4, "cli": 5, "entry": 6}
 """Floor of each part, bottom up: an import may only name a module on its own floor or below."""
 

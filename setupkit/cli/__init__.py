@@ -13,7 +13,7 @@ import typer
 
 from setupkit import exitcodes, process
 from setupkit.bounded import printable
-from setupkit.cli import build_tf, doctor, install, smoke_test, snapshot
+from setupkit.cli import build_tf, diff, doctor, install, smoke_test, snapshot
 from setupkit.cli.common import err_console
 from setupkit.errors import SetupkitError
 
@@ -24,7 +24,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for verb in (doctor, snapshot, install, build_tf, smoke_test):
+for verb in (doctor, snapshot, install, build_tf, smoke_test, diff):
     verb.register(app)
 
 

@@ -55,7 +55,9 @@ SnapshotOption = Annotated[
 
 
 def print_json(document: dict[str, Any]) -> None:
-    """Write a JSON document to stdout; every one carries its ``schema``."""
+    """Write a JSON document to stdout; every one carries its ``schema`` and its ``stamp`` (setupkit/stamp.py)."""
     assert "schema" in document, "every JSON output has a top-level schema"
-    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+    from setupkit.stamp import stamped
+
+    sys.stdout.write(json.dumps(stamped(document), indent=2, sort_keys=False, default=str) + "\n")
     sys.stdout.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -17,16 +18,23 @@ from setupkit.cli.common import (
     err_console,
     print_json,
 )
+from setupkit.errors import UsageError
 
 ChecksDirOption = Annotated[list[str], typer.Option(
     "--checks-dir", metavar="DIR", help="Also run the checks in DIR/*.yaml (site policy). Repeatable.")]
 OnlyOption = Annotated[list[str], typer.Option("--only", metavar="ID", help="Run only this check. Repeatable.")]
 SkipOption = Annotated[list[str], typer.Option("--skip", metavar="ID", help="Do not run this check. Repeatable.")]
+FORMATS = ("text", "json", "prometheus")
+FormatOption = Annotated[str | None, typer.Option(
+    "--format", metavar="FORMAT", show_default=False,
+    help="text (the report, the default), json (as --json) or prometheus (node_exporter's textfile format; "
+         "docs/monitoring.md).")]
 
 
 def doctor(
     snapshot: SnapshotOption = None,
     json_output: JsonOption = False,
+    output_format: FormatOption = None,
     checks_dir: ChecksDirOption = [],  # noqa: B006 - typer reads the default, never mutates it
     only: OnlyOption = [],  # noqa: B006
     skip: SkipOption = [],  # noqa: B006
@@ -46,23 +54,42 @@ def doctor(
                             deep=deep, deep_timeout=parse_deep_timeout(deep_timeout), deep_python=deep_python,
                             level=_level(level))
     if list_checks:
+        from setupkit.doctor.measured import listed_checks
         from setupkit.doctor.report import list_checks as print_checks
 
-        print_checks(console, options.selected_checks())
+        print_checks(console, [*options.selected_checks(), *listed_checks(options.only, options.skip)])
         return
+    shape = _format(output_format, json_output)
     # The progress of level 2 goes to stderr, and only beside the text report: --json prints nothing else.
-    findings, facts = run_doctor(options, progress=None if json_output else _progress)
+    findings, facts = run_doctor(options, progress=_progress if shape == "text" else None)
     from setupkit.doctor.engine import exit_code
 
-    if json_output:
+    if shape == "json":
         from setupkit.doctor.document import json_document
 
         print_json(json_document(findings, facts))
+    elif shape == "prometheus":
+        from setupkit.doctor.document import json_document
+        from setupkit.doctor.prometheus import render as exposition
+        from setupkit.stamp import stamped
+
+        sys.stdout.write(exposition(stamped(json_document(findings, facts))))
+        sys.stdout.flush()
     else:
         from setupkit.doctor import report
 
         report.render(console, findings, facts, options.source_label(), verbose=verbose)
     raise typer.Exit(exit_code(findings))
+
+
+def _format(chosen: str | None, json_output: bool) -> str:
+    """The output's shape: --format, else json with --json, else the text report; checked before anything runs."""
+    if chosen is not None and chosen not in FORMATS:
+        shown = chosen if len(chosen) <= 40 else f"{chosen[:40]}..."
+        raise UsageError(f"--format {shown!r} is not a format of doctor", hint=f"give {', '.join(FORMATS)}")
+    if json_output and chosen not in (None, "json"):
+        raise UsageError(f"--json and --format {chosen} ask for two outputs", hint="give one of them")
+    return chosen or ("json" if json_output else "text")
 
 
 def _level(text: str) -> int:

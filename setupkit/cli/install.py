@@ -46,23 +46,37 @@ def install(
     upgrade_frameworks: Annotated[bool, typer.Option("--upgrade-frameworks", help="Replace an installed PyTorch or "
                                                                                   "JAX that works here by the newest "
                                                                                   "that fits.")] = False,
+    cuda_repo_mirror: Annotated[str | None, typer.Option(
+        "--cuda-repo-mirror", metavar="URL", help="A mirror of https://developer.download.nvidia.com/compute/cuda/"
+                                                  "repos: every NVIDIA repository, keyring and .repo download of the "
+                                                  "plan comes from it.")] = None,
+    pip_index_url: Annotated[str | None, typer.Option(
+        "--pip-index-url", metavar="URL", help="The index every pip install of the plan reads (--index-url); "
+                                               "PyTorch's own index stays beside it as an extra index.")] = None,
+    lock_wait: Annotated[str, typer.Option(
+        "--lock-wait", metavar="SECONDS", help="Wait up to SECONDS for another setupkit install, and before each "
+                                               "apt or dpkg step for the dpkg lock (unattended-upgrades), instead "
+                                               "of exit 3 at once.")] = "0",
     snapshot: SnapshotOption = None,
 ) -> None:
     """Plan and run the steps from an NVIDIA driver to a working TensorFlow (or PyTorch, or JAX); a re-run changes
     nothing."""
     from setupkit.install import run
-    from setupkit.install.options import PlanOptions, parse_driver_branch
+    from setupkit.install.options import PlanOptions, parse_driver_branch, parse_lock_wait
 
     if snapshot and not dry_run:
         raise UsageError(run.SNAPSHOT_ONLY_PLANS)
     # Every value is checked (exit 2) before anything is read, and the runfile (exit 3) before root, the lock or
     # a plan: the texts arrive unparsed, since click's int takes '٥٨٠' and its errors take four lines.
     branch = None if driver_branch is None else parse_driver_branch(driver_branch)
+    wait = parse_lock_wait(lock_wait)
     plan_options = PlanOptions(gpu=gpu, cuda_version=cuda_version, driver_branch=branch, toolkit_path=toolkit_path,
                                cuda_runfile=cuda_runfile, override=override, with_toolkit=with_toolkit,
                                upgrade_tensorflow=upgrade_tensorflow, frameworks=tuple(framework or ()),
-                               upgrade_frameworks=upgrade_frameworks)
-    options = run.InstallOptions(plan=plan_options, only=tuple(only or ()), skip=tuple(skip or ()), snapshot=snapshot)
+                               upgrade_frameworks=upgrade_frameworks, cuda_repo_mirror=cuda_repo_mirror,
+                               pip_index_url=pip_index_url)
+    options = run.InstallOptions(plan=plan_options, only=tuple(only or ()), skip=tuple(skip or ()), snapshot=snapshot,
+                                 lock_wait=wait)
     if dry_run:
         _show_plan(run.make_plan(options), json_output)
         return

@@ -7,6 +7,8 @@ GPUs are set.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated
 
@@ -14,7 +16,7 @@ import typer
 
 from setupkit import exitcodes
 from setupkit.cli.common import JsonOption, console, err_console, print_json
-from setupkit.errors import UsageError
+from setupkit.errors import PreconditionError, UsageError
 
 
 class Backend(str, Enum):
@@ -69,11 +71,14 @@ def smoke_test(json_output: JsonOption = False, backend: BackendOption = None, s
     backends.cuda_visible_devices(gpus)  # a bad --gpus is a usage error before anything loads
     if synthetic and data:
         raise UsageError("--data and --synthetic were both given", hint="give --data DIR or --synthetic, not both")
-    facts, packages = choice.read_host()
-    chosen = choice.choose(None if backend is None else backend.value, packages, facts)
-    if chosen.line:
-        err_console.print(chosen.line, markup=False, highlight=False, soft_wrap=True)
-    backends.require_framework(chosen.backend)  # before the modules below import numpy
+    chosen_backend = None if backend is None else backend.value
+    with _reported_under_json(json_output, lambda: chosen_backend):
+        facts, packages = choice.read_host()
+        chosen = choice.choose(chosen_backend, packages, facts)
+        chosen_backend = chosen.backend
+        if chosen.line:
+            err_console.print(chosen.line, markup=False, highlight=False, soft_wrap=True)
+        backends.require_framework(chosen.backend)  # before the modules below import numpy
     from setupkit.smoke.progress import progress_for
     from setupkit.smoke.report import render
     from setupkit.smoke.run import Options, run_smoke
@@ -88,6 +93,21 @@ def smoke_test(json_output: JsonOption = False, backend: BackendOption = None, s
     else:
         render(document, console)
     raise typer.Exit(exitcodes.OK if document["status"] == "pass" else exitcodes.CHECK_FAILED)
+
+
+@contextmanager
+def _reported_under_json(json_output: bool, backend: Callable[[], str | None]) -> Iterator[None]:
+    """Under --json, a smoke test that cannot start because no framework is installed (exit 3) still prints its
+    JSON report, a failure whose fix says what to install, before the usual lines on stderr: a playbook reading
+    stdout gets a report of that host too."""
+    try:
+        yield
+    except PreconditionError as error:
+        if json_output:
+            from setupkit.smoke.report import cannot_start_document
+
+            print_json(cannot_start_document(error.message, error.hint, backend()))
+        raise
 
 
 def register(app: typer.Typer) -> None:

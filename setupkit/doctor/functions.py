@@ -221,7 +221,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "torch_gpu_gaps": (_lazy("setupkit.knowledge.framework_wheels", "torch_gpu_gaps"), 4, 5),
     "torch_ptx_gpus": (_lazy("setupkit.knowledge.framework_wheels", "torch_ptx_gpus"), 4, 5),
     "torch_arch_list": (_lazy("setupkit.knowledge.framework_wheels", "torch_arch_list"), 2, 2),
-    "torch_variant_for": (_lazy("setupkit.knowledge.framework_wheels", "torch_variant_for"), 2, 5),
+    "torch_variant_for": (_lazy("setupkit.knowledge.framework_wheels", "torch_variant_for"), 2, 7),
     "tensorflow_gpu_gaps": (tensorflow_gpu_gaps, 5, 5),
     "torch_deep_gpu_gaps": (_lazy("setupkit.doctor.torch_arch", "arch_list_gaps"), 3, 4),
     "torch_deep_ptx_gpus": (_lazy("setupkit.doctor.torch_arch", "arch_list_ptx_gpus"), 3, 4),

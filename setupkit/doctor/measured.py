@@ -2,8 +2,9 @@
 that carry ``measured`` ({value, unit}) and ``expected`` ({value, unit, source}) in the JSON.
 
 Pass at or above the table's stated fraction of the healthy figure, warn below it with the likely causes read
-from the level-1 facts where the probes found them (another process on the GPU, a power cap, throttling, MIG) and
-from the PCIe link the child read under load. A measurement that crashed fails; one cut by its timeout warns;
+from the level-1 facts where the probes found them (another process on the GPU, a power cap, throttling, MIG, a
+slot that gives fewer lanes or a lower PCIe generation than the card has) and from the PCIe link the child read
+under load. A measurement that crashed fails; one cut by its timeout warns;
 one that could not run (no numpy, no framework that sees a GPU) or printed garbage says unknown or skip with
 the reason. The facts named here may be absent from the registry: they are read with ``facts.get``.
 """
@@ -15,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from setupkit.bounded import finite_number
+from setupkit.doctor.catalog import Check, Outcome
 from setupkit.doctor.engine import Finding
 from setupkit.doctor.run import MEASURED_IDS
 from setupkit.knowledge import measure_references as refs
-from setupkit.probes.measure import DeviceRun, Measurements
+from setupkit.probes.measure import CpuContext, DeviceRun, Measurements
 
 SECTION = "Measured (level 2)"
 IDS = MEASURED_IDS
@@ -31,9 +33,21 @@ TITLES = {
     "gpu.memory-bandwidth": "GPU memory bandwidth (device copy)",
     "gpu.host-bandwidth": "GPU host link bandwidth (pinned copies)",
 }
+SEVERITY = "medium"
+LEVEL_NOTE = "[--level 2]"
 MAIN_PRECISIONS = ("bf16", "fp16", "tf32", "fp32")
 """The precision a GPU's matmul finding is judged by first: the fastest the card has."""
 NUMPY_HINT = "numpy is not installed (pip install numpy)"
+SLOWING_REASONS = {
+    "sw_power_cap": "the power cap",
+    "hw_slowdown": "a hardware slowdown (power supply or temperature)",
+    "sw_thermal_slowdown": "a thermal slowdown",
+    "hw_thermal_slowdown": "a hardware thermal slowdown",
+    "hw_power_brake_slowdown": "the power brake",
+    "applications_clocks_setting": "application clocks set below the maximum",
+}
+"""NVML's clocks event reasons that hold a busy GPU's clocks down (gpu.throttle_reasons), with what they mean; an
+idle GPU, sync boost and a display clock say nothing of its speed under load."""
 
 
 @dataclass(frozen=True)
@@ -57,11 +71,20 @@ def findings(measurements: Measurements, facts: Mapping[str, Any], wanted: Itera
     return [finding for finding in found if finding.id in chosen]
 
 
+def listed_checks(only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Check]:
+    """The measured findings as rows of `doctor --list-checks`, their titles saying that they run at --level 2
+    (--only and --skip choose among them as among checks)."""
+    wanted, dropped = set(only), set(skip)
+    return [Check(id=check, section=SECTION, title=f"{TITLES[check]} {LEVEL_NOTE}", severity=SEVERITY, facts=(),
+                  rules=(), default=Outcome(status="info", message="measured at --level 2"), source=__name__)
+            for check in IDS if (not wanted or check in wanted) and check not in dropped]
+
+
 def _finding(check: str, status: str, message: str, detail: str = "", measured: dict[str, Any] | None = None,
              expected: dict[str, Any] | None = None, fix: str | None = None) -> MeasuredFinding:
     return MeasuredFinding(id=check, section=SECTION, title=TITLES[check], status=status, message=message,
                            detail=detail, fix={"text": fix, "commands": []} if fix and status in ("fail", "warn")
-                           else None, severity="medium", measured=measured, expected=expected)
+                           else None, severity=SEVERITY, measured=measured, expected=expected)
 
 
 def _failed(check: str, run: DeviceRun, what: str) -> MeasuredFinding:
@@ -102,7 +125,8 @@ def _cpu(measurements: Measurements, facts: Mapping[str, Any]) -> list[Finding]:
     if run.status != "ok":
         return [_failed(check, run, "CPU") for check in CPU_IDS]
     flags = facts.get("cpu.flags")
-    return [_cpu_matmul(run, measurements, flags if isinstance(flags, list) else []), _cpu_memory(run)]
+    return [_cpu_matmul(run, measurements, flags if isinstance(flags, list) else []),
+            _cpu_memory(run, measurements.cpu_context)]
 
 
 def _cpu_matmul(run: DeviceRun, measurements: Measurements, flags: list[Any]) -> Finding:
@@ -111,7 +135,7 @@ def _cpu_matmul(run: DeviceRun, measurements: Measurements, flags: list[Any]) ->
         return _finding("cpu.matmul", "unknown", "Unknown: the CPU measurement gave no float32 figure.")
     measured = {"value": _rounded(fp32), "unit": "GFLOP/s", "precision": "float32",
                 "float64": None if fp64 is None else _rounded(fp64), "blas": run.text("blas"),
-                "threads": _whole(run.figure("threads"))}
+                "threads": _whole(run.figure("threads")), "n": _whole(run.figure("matmul", "float32", "n"))}
     figures = f"float32 {_rounded(fp32):g} GFLOP/s" + ("" if fp64 is None else f", float64 {_rounded(fp64):g}")
     context = measurements.cpu_context
     threads = run.figure("threads")
@@ -140,9 +164,7 @@ def _cpu_matmul(run: DeviceRun, measurements: Measurements, flags: list[Any]) ->
 
 
 def _cpu_causes(load: float | None, cores: int, run: DeviceRun) -> list[str]:
-    causes = []
-    if load is not None and load > cores / 2:
-        causes.append(f"other work shares the CPU (load average {load:g} on {cores} cores)")
+    causes = _busy(load, cores)
     blas = run.text("blas")
     if blas and "openblas" not in blas.lower() and "mkl" not in blas.lower() and "accelerate" not in blas.lower():
         causes.append(f"numpy's BLAS is {blas}, not a tuned one")
@@ -150,7 +172,13 @@ def _cpu_causes(load: float | None, cores: int, run: DeviceRun) -> list[str]:
     return causes
 
 
-def _cpu_memory(run: DeviceRun) -> Finding:
+def _busy(load: float | None, cores: int | None) -> list[str]:
+    if load is None or not cores or load <= cores / 2:
+        return []
+    return [f"other work shares the CPU (load average {load:g} on {cores} cores)"]
+
+
+def _cpu_memory(run: DeviceRun, context: CpuContext) -> Finding:
     value = run.figure("copy", "value")
     if value is None:
         return _finding("cpu.memory-bandwidth", "unknown", "Unknown: the CPU measurement gave no copy figure.")
@@ -167,9 +195,13 @@ def _cpu_memory(run: DeviceRun) -> Finding:
     status = _judge(value, floor, table.verdict["cpu_memory"])
     on = f"on {used:g} of {threads:g} threads" if used and threads else ""
     message = f"{_rounded(value):g} GB/s copied (read + written{', ' + on if on else ''}); the floor is {floor:g}."
+    if status == "warn":
+        likely = _busy(context.load_1min, context.cores) + ["a single populated memory channel, or a VM on an "
+                                                            "oversubscribed host"]
+        message += " Likely: " + "; ".join(likely) + "."
     return _finding("cpu.memory-bandwidth", status, message, detail=source, measured=measured, expected=expected,
-                    fix="run it again on an idle machine; a single populated memory channel or a VM's "
-                        "oversubscribed host gives figures this low")
+                    fix="run it again on an idle machine; if it stays low, check the memory channels populated "
+                        "(`dmidecode -t memory`) or the VM's host")
 
 
 # -- GPU -----------------------------------------------------------------------------------------------------------
@@ -182,7 +214,7 @@ def _gpu(run: DeviceRun, facts: Mapping[str, Any]) -> list[Finding]:
     reference = refs.gpu_reference(name) if isinstance(name, str) and name else None
     causes = _gpu_causes(run, facts)
     return [_gpu_matmul(run, label, reference, causes), _gpu_memory(run, label, reference, causes),
-            _gpu_host(run, label, reference, causes)]
+            _gpu_host(run, label, reference, causes, _level1_link(facts, _index(run)))]
 
 
 def _index(run: DeviceRun) -> int:
@@ -239,7 +271,7 @@ def _gpu_matmul(run: DeviceRun, label: str, reference: refs.GpuReference | None,
                 "framework": framework, "n": _whole(run.figure("matmul", main, "n"))}
     basis = "measured" if main in reference.healthy else f"{table.shares['healthy_matmul']:.0%} of the peak"
     source = (f"{reference.model}: dense {main} peak {reference.peaks[main]:g} TFLOP/s; healthy ({basis}) "
-              f"{healthy:g} ({reference.source})")
+              f"{healthy:g} ({_cited(reference)})")
     expected = {"value": _rounded(healthy), "unit": "TFLOP/s", "source": source, "precision": main,
                 "peak": reference.peaks[main], "pass_at": _rounded(healthy * fraction)}
     low = [p for p, (v, h) in judged.items() if v < h * fraction]
@@ -274,7 +306,7 @@ def _gpu_memory(run: DeviceRun, label: str, reference: refs.GpuReference | None,
     healthy = reference.memory_gbs * table.shares["healthy_memory"]
     fraction = table.verdict["memory"]
     source = (f"{reference.model}: memory peak {reference.memory_gbs:g} GB/s; a healthy copy reaches "
-              f"{table.shares['healthy_memory']:.0%} of it ({reference.source})")
+              f"{table.shares['healthy_memory']:.0%} of it ({_cited(reference)})")
     expected = {"value": _rounded(healthy), "unit": "GB/s", "source": source, "peak": reference.memory_gbs,
                 "pass_at": _rounded(healthy * fraction)}
     status = _judge(value, healthy, fraction)
@@ -286,7 +318,14 @@ def _gpu_memory(run: DeviceRun, label: str, reference: refs.GpuReference | None,
                         "for other processes")
 
 
-def _gpu_host(run: DeviceRun, label: str, reference: refs.GpuReference | None, causes: list[str]) -> Finding:
+def _cited(reference: refs.GpuReference) -> str:
+    if reference.checked is None:
+        return f"{reference.source}; not checked against a vendor document"
+    return f"{reference.source}; checked {reference.checked}"
+
+
+def _gpu_host(run: DeviceRun, label: str, reference: refs.GpuReference | None, causes: list[str],
+              level1: dict[str, int]) -> Finding:
     to_device, to_host = run.figure("host_to_device", "value"), run.figure("device_to_host", "value")
     if to_device is None or to_host is None:
         return _finding("gpu.host-bandwidth", "unknown",
@@ -310,7 +349,8 @@ def _gpu_host(run: DeviceRun, label: str, reference: refs.GpuReference | None, c
     status = _judge(value, practical, fraction)
     message = f"{label}: {figures}; {value / practical:.0%} of {practical:g}, passes at {fraction:.0%}."
     if status == "warn":
-        message += f" Likely: {'; '.join(_link_causes(link, reference) + causes or ['a slot or riser below x16'])}."
+        likely = _link_causes(link, level1, reference) + causes or ["a slot or riser below x16"]
+        message += f" Likely: {'; '.join(likely)}."
     return _finding("gpu.host-bandwidth", status, message, detail=source, measured=measured, expected=expected,
                     fix="check the slot and riser (`nvidia-smi -q -d PCIE`, `lspci -vv` LnkSta against LnkCap); "
                         "a card in an x8 or gen3 slot moves data at half speed or less")
@@ -330,12 +370,35 @@ def _link_text(link: Mapping[str, int]) -> str:
     return f"; link under load gen{link['gen']} x{link['width']}"
 
 
-def _link_causes(link: Mapping[str, int], reference: refs.GpuReference) -> list[str]:
+def _level1_link(facts: Mapping[str, Any], index: int) -> dict[str, int]:
+    """GPU ``index``'s PCIe link as level 1 read it (at idle): the slot's maxima hold whatever the load; the
+    generation of the moment does not (an idle link trains down), its width does."""
+    found = {}
+    for key, name in (("width", "gpu.pcie_width"), ("max_gen", "gpu.pcie_gen_max"),
+                      ("max_width", "gpu.pcie_width_max")):
+        number = finite_number(_fact_at(facts, name, index))
+        if number is not None and number > 0:
+            found[key] = int(number)
+    return found
+
+
+def _link_causes(link: Mapping[str, int], level1: Mapping[str, int], reference: refs.GpuReference) -> list[str]:
+    """Why host copies are slow, read from the link: the one the child read under load first, level 1's where
+    the child could not read it (no NVML in its interpreter)."""
+    max_gen = link.get("max_gen", level1.get("max_gen"))
+    max_width = link.get("max_width", level1.get("max_width"))
     causes = []
-    if "gen" in link and link["gen"] < min(link.get("max_gen", reference.pcie_gen), reference.pcie_gen):
-        causes.append(f"the link runs at gen{link['gen']} under load, the card does gen{reference.pcie_gen}")
-    if "width" in link and link["width"] < link.get("max_width", reference.pcie_width):
-        causes.append(f"the link has {link['width']} lanes under load, not {link.get('max_width', 16)}")
+    if max_gen is not None and max_gen < reference.pcie_gen:
+        causes.append(f"the slot allows PCIe gen{max_gen} at most, the card does gen{reference.pcie_gen}")
+    elif "gen" in link and link["gen"] < (max_gen or reference.pcie_gen):
+        causes.append(f"the link runs at gen{link['gen']} under load, gen{max_gen or reference.pcie_gen} possible")
+    if max_width is not None and max_width < reference.pcie_width:
+        causes.append(f"the slot gives x{max_width}, the card has x{reference.pcie_width}")
+    else:
+        width, when = (link["width"], "under load") if "width" in link else (level1.get("width"), "at level 1")
+        possible = max_width or reference.pcie_width
+        if width is not None and width < possible:
+            causes.append(f"the link has {width} lanes {when}, not {possible}")
     return causes
 
 
@@ -350,14 +413,15 @@ def _gpu_causes(run: DeviceRun, facts: Mapping[str, Any]) -> list[str]:
         names = ", ".join(sorted({str(proc.get("name") or proc.get("pid")) for proc in others}))[:120]
         causes.append(f"{len(others)} other process(es) on this GPU ({names})")
     throttle = _fact_at(facts, "gpu.throttle_reasons", index)
-    if isinstance(throttle, list) and throttle:
-        causes.append("throttling: " + ", ".join(str(reason) for reason in throttle)[:160])
+    slowing = [SLOWING_REASONS[reason] for reason in throttle if reason in SLOWING_REASONS] \
+        if isinstance(throttle, list) else []
+    if slowing:
+        causes.append("its clocks were held down by " + ", ".join(slowing) + " (NVML, before the measurement)")
     limit = finite_number(_fact_at(facts, "gpu.power_limit_w", index))
     default = finite_number(_fact_at(facts, "gpu.power_default_limit_w", index))
     if limit is not None and default is not None and limit < default:
         causes.append(f"power capped at {limit:g} W (default {default:g} W)")
-    mig = _fact_at(facts, "gpu.mig_enabled", index)
-    if mig is True or _fact_at(facts, "gpu.mig_mode", index) in ("enabled", "on", True):
+    if _fact_at(facts, "gpu.mig_mode", index) is True:
         causes.append("MIG is on: the measurement ran on a slice of the card")
     return causes
 

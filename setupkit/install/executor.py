@@ -6,7 +6,6 @@ The lock, the state and the log live in root-only folders and are never written 
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -20,14 +19,17 @@ from pathlib import Path
 from setupkit import process
 from setupkit.bounded import BoundError, ascii_int, loads_json
 from setupkit.errors import ActionFailed, PreconditionError
-from setupkit.install import places, runfile
+from setupkit.install import locks, places, runfile
+from setupkit.install.guard import command_words
 from setupkit.install.model import DONE, TODO, Plan, Step
 from setupkit.install.runner import StepOutcome, StepRunner
 
 DEFAULT_LOCK = "/run/setupkit/install.lock"
 DEFAULT_LOG_DIR = "/var/log/setupkit"
 DEFAULT_STATE = "/var/lib/setupkit/install-state.json"
+DEFAULT_PACKAGE_LOCK = "/var/lib/dpkg/lock-frontend"
 LOCK_SETTING, LOG_SETTING, STATE_SETTING = "SETUPKIT_INSTALL_LOCK", "SETUPKIT_INSTALL_LOG_DIR", "SETUPKIT_INSTALL_STATE"
+PACKAGE_LOCK_SETTING = "SETUPKIT_DPKG_LOCK"
 STATE_LIMIT = 1024 * 1024
 """Bytes a state file may hold: a plan's dozen step ids and fingerprints take a few hundred."""
 
@@ -40,15 +42,17 @@ class Paths:
     lock: str
     log: str
     state: str
+    package_lock: str = DEFAULT_PACKAGE_LOCK  # dpkg's, waited for (--lock-wait), never taken for a step
 
     @classmethod
     def from_env(cls) -> Paths:
-        """Defaults under /run and /var; SETUPKIT_INSTALL_LOCK, _LOG_DIR and _STATE move them (tests, unusual
-        hosts)."""
+        """Defaults under /run and /var; SETUPKIT_INSTALL_LOCK, _LOG_DIR, _STATE and SETUPKIT_DPKG_LOCK move them
+        (tests, unusual hosts)."""
         stamp = time.strftime("%Y%m%dT%H%M%S")
         return cls(lock=_setting(LOCK_SETTING, DEFAULT_LOCK),
                    log=str(Path(_setting(LOG_SETTING, DEFAULT_LOG_DIR)) / f"install-{stamp}.log"),
-                   state=_setting(STATE_SETTING, DEFAULT_STATE))
+                   state=_setting(STATE_SETTING, DEFAULT_STATE),
+                   package_lock=_setting(PACKAGE_LOCK_SETTING, DEFAULT_PACKAGE_LOCK))
 
 
 def _setting(name: str, default: str) -> str:
@@ -98,8 +102,9 @@ def refuse_display_stop_inside_session(plan: Plan, graphical_session: bool | Non
 # -- the lock ----------------------------------------------------------------------------------------------------
 
 @contextmanager
-def install_lock(path: str) -> Iterator[None]:
-    """One install at a time: a second one exits 3 instead of racing apt and the driver.
+def install_lock(path: str, wait: int = 0, notify: Callable[[str], None] = lambda text: None) -> Iterator[None]:
+    """One install at a time: a second one waits up to ``wait`` seconds for the first (--lock-wait; ``notify``
+    says so, once), then exits 3 instead of racing apt and the driver.
 
     The file is opened without following a link and never truncated by name: only the locked descriptor is
     rewritten, with our pid. Closing it releases the lock, when the with-block is left: after the executor
@@ -107,20 +112,42 @@ def install_lock(path: str) -> Iterator[None]:
     places.ensure_folder(Path(path).parent, 0o700, "the lock folder", LOCK_SETTING)
     fd = places.open_own_file(path, os.O_RDWR, 0o600, "the lock file")
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PreconditionError(f"another setupkit install is running (lock {path} is held{_holder(fd)})",
-                                    hint="wait for it to finish, then run setupkit install again") from None
+        if not locks.wait_for(lambda: locks.try_flock(fd), wait, lambda: notify(
+                f"another setupkit install holds {path}{_holder(fd, path)}: waiting up to {wait} s for it")):
+            waited = f" after waiting {wait} s" if wait else ""
+            raise PreconditionError(f"another setupkit install is running (lock {path} is held{_holder(fd, path)}"
+                                    f"{waited})", hint="wait for it to finish, then run setupkit install again"
+                                                       + ("" if wait else " (or give --lock-wait SECONDS)")) from None
         _write_pid(fd, path)
         yield
     finally:
         os.close(fd)
 
 
-def _holder(fd: int) -> str:
+def _holder(fd: int, path: str) -> str:
+    """" by pid 4242 (setupkit)": the kernel's word, else the pid the holder wrote; "" when neither says."""
     pid = ascii_int(os.pread(fd, 32, 0).decode("ascii", errors="replace").strip())
-    return f" by pid {pid}" if pid else ""
+    who = locks.holder(path, fallback_pid=pid)
+    return f" by {who}" if who else ""
+
+
+def wait_for_package_lock(path: str, wait: int, notify: Callable[[str], None], before: str, again: str) -> None:
+    """Before a step that runs apt or dpkg: wait up to ``wait`` seconds while another program holds dpkg's lock
+    (unattended-upgrades after a boot, another apt), then exit 3 naming it. Nothing to wait for where the host
+    has no dpkg."""
+    def waiting() -> None:
+        notify(f"the dpkg lock {path} is held{_by(path)}: waiting up to {wait} s before {before}")
+
+    if locks.wait_for(lambda: locks.package_lock_free(path) is not False, wait, waiting):
+        return
+    raise PreconditionError(f"the dpkg lock {path} is still held{_by(path)} after waiting {wait} s before {before}",
+                            hint=f"let that program finish (or stop it), then run {again} again: the steps done so "
+                                 f"far are kept")
+
+
+def _by(path: str) -> str:
+    who = locks.holder(path)
+    return f" by {who}" if who else ""
 
 
 def _write_pid(fd: int, path: str) -> None:
@@ -232,11 +259,13 @@ DialogRunner = Callable[..., object]
 
 def execute(plan: Plan, runner: StepRunner, paths: Paths, announce: Announce = lambda step, what: None,
             dialog_runner: DialogRunner = runfile.run_legacy, notify: Notify = lambda text: None,
-            command: Sequence[str] = ("setupkit", "install", "--gpu")) -> list[str]:
+            command: Sequence[str] = ("setupkit", "install", "--gpu"), lock_wait: int = 0) -> list[str]:
     """Run the todo steps of ``plan`` in order; returns the ids it ran. Steps finished by an interrupted earlier
     run of the same plan are not run again. ActionFailed (exit 4) at the first failure; PreconditionError
-    (exit 3) when the log or the state cannot be used. On an interruption the log and ``notify`` say where
-    it came and how to resume, and the exception goes on. ``command`` is how the person runs setupkit again."""
+    (exit 3) when the log or the state cannot be used, or when dpkg's lock is still held ``lock_wait`` seconds
+    after a step that runs apt or dpkg began to wait for it (0: no wait, apt says so itself). On an
+    interruption the log and ``notify`` say where it came and how to resume, and the exception goes on.
+    ``command`` is how the person runs setupkit again."""
     again = shlex.join(_as_root(command))
     if plan.blocked:
         raise PreconditionError(f"{plan.blocked}; then run {again} again")
@@ -253,6 +282,8 @@ def execute(plan: Plan, runner: StepRunner, paths: Paths, announce: Announce = l
 
         state = State.load(paths.state, warn)
         execution = _Execution(runner, log, state, dialog_runner)
+        if lock_wait:
+            execution.package_lock = _PackageLock(paths.package_lock, lock_wait, notify=notify, again=again)
         try:
             ran = execution.run(plan, announce)
         except KeyboardInterrupt as error:
@@ -275,6 +306,7 @@ class _Execution:
 
     def __init__(self, runner: StepRunner, log: Log, state: State, dialog_runner: DialogRunner):
         self.runner, self.log, self.state, self.dialog_runner = runner, log, state, dialog_runner
+        self.package_lock: _PackageLock | None = None  # waited for before each step that runs apt or dpkg
         self.step: Step | None = None
         self.argv: list[str] | None = None
         self.finished: list[str] = []
@@ -310,6 +342,8 @@ class _Execution:
             except OSError as error:
                 raise self._failed(step, f"cannot write {item.path} ({error.strerror})") from None
         self._check_log(step)
+        if self.package_lock and runs_package_tools(step):
+            self.package_lock.wait(step, self.log)
         if step.dialog:
             self._run_dialog(step)
             return
@@ -373,6 +407,32 @@ class _Execution:
         shown = f"command {shlex.join(self.argv)}, {ended}"
         cut_packages = finished is not True and Path(self.argv[0]).name in PACKAGE_TOOLS
         return f"during step {self.step.id} ({shown})", cut_packages
+
+
+@dataclass(frozen=True)
+class _PackageLock:
+    """dpkg's lock, waited for with a bound before a step that runs apt or dpkg."""
+
+    path: str
+    seconds: int
+    notify: Notify  # the one progress line
+    again: str  # how to run setupkit again
+
+    def wait(self, step: Step, log: Log) -> None:
+        def said(text: str) -> None:
+            log.write(f"{text}\n")
+            self.notify(text)
+
+        wait_for_package_lock(self.path, self.seconds, said, f"step {step.id}", self.again)
+
+
+def runs_package_tools(step: Step) -> bool:
+    """Whether a command of ``step`` runs apt, apt-get, aptitude or dpkg, itself or in a ``sh -c`` script."""
+    for argv in step.commands:
+        script = len(argv) >= 3 and argv[0] in ("sh", "bash") and argv[1] == "-c"
+        if any(Path(word).name in PACKAGE_TOOLS for word in (command_words(argv) if script else argv[:1])):
+            return True
+    return False
 
 
 def _status(result: StepOutcome) -> str:

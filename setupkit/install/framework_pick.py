@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 from setupkit import versions
 from setupkit.facts import Facts
-from setupkit.install.tensorflow_pick import pip_cuda_runs
 from setupkit.knowledge import cuda, framework_wheels, gpus
 from setupkit.knowledge.framework_wheels import FrameworkRelease, JaxPlugin, TorchVariant
 from setupkit.knowledge.gpus import Gpu
@@ -45,6 +44,10 @@ class FrameworkPick:
     index_url: str | None
     why: str
     cuda: CudaVersion | None = None
+    platform: str | None = None
+    """The platform tag of the release's Linux x86_64 wheels (manylinux_2_28_x86_64)."""
+    pip_floor: str | None = None
+    """The oldest pip that reads that tag (20.3 for PEP 600's manylinux_x_y): the pip step ensures it."""
 
     def pip_arguments(self) -> list[str]:
         """What follows ``python -m pip install``: the requirement, and PyTorch's index where it comes from there."""
@@ -65,16 +68,11 @@ class DriverView:
 
     def runs(self, release: CudaVersion) -> bool:
         """Runs CUDA ``release`` from pip wheels at all (minor-version compatibility); unknown: it may."""
-        return pip_cuda_runs(release, self.version, self.cuda_max)
+        return framework_wheels.wheels_cuda_runs(release, self.version, self.cuda_max)
 
     def runs_in_full(self, release: CudaVersion) -> bool | None:
         """At or above ``release``'s own minimum driver (PTX compiled as it loads included); None: unknown."""
-        if self.version is not None and versions.parse(self.version) is not None:
-            need = cuda.min_driver_for_cuda(release)
-            return None if need is None else versions.at_least(self.version, need)
-        if self.cuda_max is not None:
-            return release <= self.cuda_max
-        return None
+        return framework_wheels.wheels_cuda_runs_in_full(release, self.version, self.cuda_max)
 
     def phrase(self) -> str:
         if self.version:
@@ -124,6 +122,18 @@ def _labels(host_gpus: list[Gpu]) -> str:
 
 def pick_torch(facts: Facts, *, gpu: bool, driver: DriverView, host_gpus: list[Gpu]) -> FrameworkPick | str:
     """The PyTorch to install, or why there is none."""
+    return _with_wheels(_pick_torch(facts, gpu, driver, host_gpus), framework_wheels.torch_releases())
+
+
+def _with_wheels(pick: FrameworkPick | str, releases: tuple[FrameworkRelease, ...]) -> FrameworkPick | str:
+    """The pick with the platform tag of its release's wheels and the oldest pip that reads it."""
+    release = next((row for row in releases if isinstance(pick, FrameworkPick) and row.version == pick.version), None)
+    if release is None or not isinstance(pick, FrameworkPick):
+        return pick
+    return dataclasses.replace(pick, platform=release.platform, pip_floor=release.pip_floor())
+
+
+def _pick_torch(facts: Facts, gpu: bool, driver: DriverView, host_gpus: list[Gpu]) -> FrameworkPick | str:
     refusal = _python_refusal(facts, "PyTorch", framework_wheels.torch_releases())
     if refusal:
         return refusal
@@ -134,38 +144,19 @@ def pick_torch(facts: Facts, *, gpu: bool, driver: DriverView, host_gpus: list[G
                              framework_wheels.torch_index_url(CPU),
                              f"CPU path: PyTorch {release.version}'s CPU wheel from PyTorch's index (no CUDA "
                              f"libraries: PyPI's default wheel brings some 3 GB of them)")
-    for release in releases:
-        variant = _torch_variant(release.version, driver, host_gpus)
-        if variant is None:
-            continue
-        pick = _torch_pick(release.version, variant, driver, host_gpus)
-        if release is releases[0]:
-            return pick
-        newest = releases[0].version
-        gaps = "; ".join(gap for row in framework_wheels.torch_variants_of(newest)
-                         if (gap := _variant_gap(row, driver, host_gpus)))
-        return dataclasses.replace(pick, why=f"{pick.why}; no variant of the newest, PyTorch {newest}, serves this "
-                                             f"host ({gaps})")
-    return _no_torch_variant(releases[0].version, driver, host_gpus)
-
-
-def _torch_variant(version: str, driver: DriverView, host_gpus: list[Gpu]) -> TorchVariant | None:
-    """The variant of ``version`` that serves every GPU and that the driver runs: in full over through
-    minor-version compatibility, machine code for every GPU over PTX, then the newest CUDA; where nothing is
-    known of the driver, PyPI's default variant first."""
-    ccs = _compute_capabilities(host_gpus)
-    fitting = [row for row in framework_wheels.torch_variants_of(version)
-               if driver.runs(row.cuda) and all(framework_wheels.kernel_for(row, cc) for cc in ccs)]
-    if not fitting:
-        return None
-    default = framework_wheels.torch_pypi_variant(version)
-
-    def rank(row: TorchVariant) -> tuple[bool, bool, CudaVersion]:
-        full = driver.runs_in_full(row.cuda)
-        machine_code = all(framework_wheels.kernel_for(row, cc) == "sass" for cc in ccs)
-        return (row.variant == default if full is None else full), machine_code, row.cuda
-
-    return max(fitting, key=rank)
+    found = framework_wheels.choose_torch_release(releases, driver.version, driver.cuda_max,
+                                                  _compute_capabilities(host_gpus))
+    if found is None:
+        return _no_torch_variant(releases[0].version, driver, host_gpus)
+    release, variant = found
+    pick = _torch_pick(release.version, variant, driver, host_gpus)
+    if release is releases[0]:
+        return pick
+    newest = releases[0].version
+    gaps = "; ".join(gap for row in framework_wheels.torch_variants_of(newest)
+                     if (gap := _variant_gap(row, driver, host_gpus)))
+    return dataclasses.replace(pick, why=f"{pick.why}; no variant of the newest, PyTorch {newest}, serves this "
+                                         f"host ({gaps})")
 
 
 def _torch_pick(version: str, row: TorchVariant, driver: DriverView, host_gpus: list[Gpu]) -> FrameworkPick:
@@ -230,6 +221,10 @@ def _no_torch_variant(version: str, driver: DriverView, host_gpus: list[Gpu]) ->
 
 def pick_jax(facts: Facts, *, gpu: bool, driver: DriverView, host_gpus: list[Gpu]) -> FrameworkPick | str:
     """The JAX to install, or why there is none."""
+    return _with_wheels(_pick_jax(facts, gpu, driver, host_gpus), framework_wheels.jax_releases())
+
+
+def _pick_jax(facts: Facts, gpu: bool, driver: DriverView, host_gpus: list[Gpu]) -> FrameworkPick | str:
     flags = facts.get("cpu.flags")
     if isinstance(flags, list) and "avx" not in flags:
         return ("this CPU has no AVX: jaxlib's x86_64 wheels are built with AVX and refuse to import (\"This version "

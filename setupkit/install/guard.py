@@ -21,7 +21,7 @@ class DriverFromCudaError(AssertionError):
     """A plan would install a driver from CUDA's packages or runfile: a bug in the planner, never shipped."""
 
 
-def _words(argv: list[str]) -> list[str]:
+def command_words(argv: list[str]) -> list[str]:
     """The words of a command; a ``sh -c SCRIPT`` counts with the words of its script."""
     if len(argv) >= 3 and argv[0] in ("sh", "bash") and argv[1] == "-c":
         return shlex.split(argv[2])
@@ -30,7 +30,7 @@ def _words(argv: list[str]) -> list[str]:
 
 def driver_pulling_packages(argv: list[str]) -> list[str]:
     """The names in a package-manager command that would bring a driver with them."""
-    words = _words(argv)
+    words = command_words(argv)
     if not words or words[0].rsplit("/", 1)[-1] not in _PACKAGE_TOOLS:
         return []
     names = [w.split("=", 1)[0] for w in words[1:] if not w.startswith("-")]
@@ -38,7 +38,7 @@ def driver_pulling_packages(argv: list[str]) -> list[str]:
 
 
 def runfile_installs_driver(argv: list[str]) -> bool:
-    words = _words(argv)
+    words = command_words(argv)
     runs_runfile = any(w.endswith(".run") or re.search(r"cuda_[\d.]+_[\d.]+_linux", w) for w in words)
     return runs_runfile and any(w.lstrip("-") == "driver" for w in words)
 

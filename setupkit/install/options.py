@@ -14,6 +14,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from setupkit.bounded import ascii_int, describe_mode
 from setupkit.errors import PreconditionError, UsageError
@@ -27,6 +28,13 @@ _CUDA_VERSION = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 MAX_PATH = 4095
 """Linux's PATH_MAX less the terminating NUL."""
+MAX_URL = 2048
+"""Characters a mirror's URL may have: far more than any mirror's address, far less than a command line."""
+MAX_LOCK_WAIT = 86400
+"""Seconds --lock-wait may ask for: a day; an install that holds the lock longer is one to look at."""
+# Controls, spaces, quotes, backslashes and the marks of a query or fragment: no mirror's folder holds them, and
+# in the sources lines, the .repo files and the sed commands a plan writes they would change what is meant.
+_URL_REFUSED = re.compile("[\x00-\x20\x7f-\x9f\"'\\\\<>#?]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,11 +51,15 @@ class PlanOptions:
     upgrade_tensorflow: bool = False  # replace an installed TensorFlow that works by the newest that fits
     frameworks: tuple[str, ...] = ("tensorflow",)  # what --framework names, in the order given, each once
     upgrade_frameworks: bool = False  # replace an installed PyTorch or JAX that works by the newest that fits
+    cuda_repo_mirror: str | None = None  # stands for https://developer.download.nvidia.com/compute/cuda/repos
+    pip_index_url: str | None = None  # the index of every pip install the plan runs
 
     def __post_init__(self) -> None:
         checks: dict[str, Callable[[Any], object]] = {
             "cuda_version": parse_cuda_version, "driver_branch": parse_driver_branch,
-            "toolkit_path": parse_toolkit_path, "cuda_runfile": lambda text: parse_path(text, "--cuda-runfile")}
+            "toolkit_path": parse_toolkit_path, "cuda_runfile": lambda text: parse_path(text, "--cuda-runfile"),
+            "cuda_repo_mirror": lambda text: parse_url(text, "--cuda-repo-mirror"),
+            "pip_index_url": lambda text: parse_url(text, "--pip-index-url")}
         for name, check in checks.items():
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, check(getattr(self, name)))
@@ -104,6 +116,32 @@ def parse_toolkit_path(text: str) -> str:
         raise UsageError(f"--toolkit-path {shown(path)} is relative", hint="give an absolute folder, e.g. "
                                                                            "/usr/local/cuda-12.8")
     return path
+
+
+def parse_url(text: object, option: str) -> str:
+    """A mirror's address: an http(s) URL with a host, kept as given less a trailing slash (the plan appends the
+    folders below it). Anything else (ftp://, a path, a query, a space or a control character, a URL longer than
+    MAX_URL): exit 2."""
+    url = text if isinstance(text, str) else ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname if parts.port != 0 else None  # reading .port raises for one out of range
+    except ValueError:  # a malformed IPv6 literal or port
+        parts, host = urlsplit(""), None
+    if parts.scheme not in ("http", "https") or not host or len(url) > MAX_URL or _URL_REFUSED.search(url):
+        raise UsageError(f"{option} {shown(text)} is not an http(s) URL",
+                         hint=f"give the mirror's http:// or https:// folder (no ?query, #fragment or spaces), e.g. "
+                              f"{option} https://mirror.example.org/path")
+    return url.rstrip("/")
+
+
+def parse_lock_wait(text: str | int) -> int:
+    """--lock-wait: whole seconds from 0 (do not wait) to MAX_LOCK_WAIT, in ASCII digits; anything else: exit 2."""
+    seconds = text if type(text) is int else ascii_int(text, max_digits=6)
+    if seconds is None or not 0 <= seconds <= MAX_LOCK_WAIT:
+        raise UsageError(f"--lock-wait {shown(text)} is not a number of seconds",
+                         hint=f"give whole seconds from 0 (do not wait) to {MAX_LOCK_WAIT}, e.g. --lock-wait 600")
+    return seconds
 
 
 def check_runfile(path: str) -> None:

@@ -13,6 +13,7 @@ from setupkit.install.context import Context
 from setupkit.install.distro import Distro, distro_of
 from setupkit.install.framework_pick import DriverView, FrameworkPick, pick_jax, pick_torch
 from setupkit.install.gpus import gpu_count, host_gpus
+from setupkit.install.mirrors import apply_mirrors
 from setupkit.install.model import SKIP, TODO, Plan, Step
 from setupkit.install.options import PlanOptions, shown
 from setupkit.install.tensorflow_pick import driver_left
@@ -33,7 +34,8 @@ ALL_STEP_IDS = (*STEP_IDS[:-1], *FRAMEWORK_STEP_IDS, STEP_IDS[-1])
 
 def build_plan(facts: Facts, options: PlanOptions) -> Plan:
     """The plan for a host with these facts. Refuses (PreconditionError, exit 3) an unsupported distribution
-    or an impossible request; every plan passes the never-a-driver-from-CUDA guard before it is returned."""
+    or an impossible request; its downloads come from the mirrors the options name; every plan passes the
+    never-a-driver-from-CUDA guard before it is returned."""
     distro = distro_of(facts)
     wsl = bool(facts.get("kernel.wsl"))
     container = container_kind(facts)
@@ -60,6 +62,7 @@ def build_plan(facts: Facts, options: PlanOptions) -> Plan:
     blocker = reboot_blocker(facts)
     if blocker:
         _block(plan, blocker)
+    apply_mirrors(plan, options.cuda_repo_mirror, options.pip_index_url)
     guard.check_plan(plan)
     return plan
 
@@ -135,7 +138,9 @@ def _steps(ctx: Context, picks: Picks, framework_driver: DriverView) -> list[Ste
     repo_users = [toolkit] if not ctx.options.cuda_runfile else []
     repo_users += [cudnn] + ([driver] if not ctx.distro.is_ubuntu else [])
     gpus = host_gpus(ctx.facts) if ctx.gpu else []
-    steps = [steps_host.pip_step(ctx), steps_host.headers_step(ctx, driver), steps_host.nouveau_step(ctx, driver),
+    asked = [pick for pick in picks.values() if isinstance(pick, FrameworkPick)]
+    pip = steps_host.pip_step(ctx, steps_frameworks.pip_readers(asked))  # a pip that reads every wheel asked for
+    steps = [pip, steps_host.headers_step(ctx, driver), steps_host.nouveau_step(ctx, driver),
              steps_stack.repo_step(ctx, repo_users), stop, driver, steps_host.secureboot_step(ctx, driver),
              toolkit, cudnn, start, tensorflow]
     if picks["torch"] is not None:

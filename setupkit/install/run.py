@@ -14,7 +14,7 @@ from setupkit.errors import PreconditionError, UsageError
 from setupkit.facts import Facts
 from setupkit.install import executor
 from setupkit.install.model import Plan, Step
-from setupkit.install.options import PlanOptions, check_runfile
+from setupkit.install.options import PlanOptions, check_runfile, parse_lock_wait
 from setupkit.install.planner import build_plan, check_step_names, select_steps
 from setupkit.install.runner import SubprocessStepRunner
 
@@ -24,14 +24,17 @@ SNAPSHOT_ONLY_PLANS = "--snapshot plans for another host: it only goes with --dr
 @dataclass(frozen=True, kw_only=True)
 class InstallOptions:
     """What to plan (``plan``), which steps (--only, --skip, checked as the options are made: exit 2 for a step
-    no plan has) and from where (a snapshot, for a dry run only)."""
+    no plan has), from where (a snapshot, for a dry run only) and how long to wait for a lock held by another
+    install or by apt (--lock-wait; 0: exit 3 at once, as apt would)."""
 
     plan: PlanOptions = field(default_factory=PlanOptions)
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     snapshot: str | None = None
+    lock_wait: int = 0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "lock_wait", parse_lock_wait(self.lock_wait))
         object.__setattr__(self, "only", tuple(check_step_names(list(self.only), "--only")))
         object.__setattr__(self, "skip", tuple(check_step_names(list(self.skip), "--skip")))
 
@@ -90,7 +93,7 @@ def apply(options: InstallOptions, callbacks: ApplyCallbacks, argv: Sequence[str
     executor.require_root(command)
     paths = executor.Paths.from_env()
     runner = SubprocessStepRunner()  # reads its settings now: a bad one stops us before anything is taken
-    with executor.install_lock(paths.lock):
+    with executor.install_lock(paths.lock, options.lock_wait, callbacks.notify):
         plan, facts = read_plan(options)
         callbacks.show_plan(plan)
         if options.plan.cuda_runfile and not Path(options.plan.cuda_runfile).is_file():
@@ -101,5 +104,5 @@ def apply(options: InstallOptions, callbacks: ApplyCallbacks, argv: Sequence[str
         # The lock is released only when execute() is left, and execute() only leaves once the running
         # command is gone (it is given its grace on an interruption, then its process group is killed).
         ran = executor.execute(plan, runner, paths, announce=callbacks.announce, notify=callbacks.notify,
-                               command=command)
+                               command=command, lock_wait=options.lock_wait)
     return InstallResult(plan, ran, paths.log)

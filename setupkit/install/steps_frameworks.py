@@ -206,3 +206,14 @@ def mixed_cuda_warnings(ctx: Context, picks: list[FrameworkPick]) -> list[str]:
                         f"pull the other's libraries out from under it; {UPGRADE_OPTION} installs the newest of "
                         f"each, or give each CUDA release its own virtual environment")
     return warnings
+
+
+NAMES = {"torch": "PyTorch", "jax": "JAX"}
+
+
+def pip_readers(picks: list[FrameworkPick]) -> list[tuple[str, str]]:
+    """(the wheels, the oldest pip that reads them) of each framework the plan installs, for the pip step: PyTorch's
+    manylinux_2_28 wheels need pip 20.3 (PEP 600), which an older pip does not see ("No matching distribution")."""
+    return [(f"{NAMES.get(pick.framework, pick.framework)} {pick.version}'s "
+             f"{pick.platform.removesuffix('_x86_64')} wheels", pick.pip_floor)
+            for pick in picks if pick.platform and pick.pip_floor]

@@ -31,11 +31,16 @@ def pip_requirement(python_version: str | None, floor: str | None = None) -> tup
     return f"pip<={last}", needed
 
 
-def pip_step(ctx: Context) -> Step:
+def pip_step(ctx: Context, others: list[tuple[str, str]] | None = None) -> Step:
+    """``others``: (the wheels, the oldest pip that reads them) of the other frameworks the plan installs; the
+    pip it ensures reads the wheels of every framework asked for."""
     have = ctx.fact("pip.version")
     build = ctx.choices.tensorflow
     wheel = tensorflow_pick.wheel_of(build, ctx.gpu) if build else None
-    requirement, needed = pip_requirement(ctx.fact("python.version"), wheel.pip_floor if wheel else None)
+    tensorflow = (f"TensorFlow {wheel.version}'s {wheel.platform_kinds} wheels" if wheel
+                  else "TensorFlow's manylinux wheels", (wheel.pip_floor if wheel else None) or pip_minimum())
+    wheels, floor = _most_demanding(ctx, tensorflow, others or [])
+    requirement, needed = pip_requirement(ctx.fact("python.version"), floor)
     upgrade = [ctx.python, "-m", "pip", "install", "--upgrade", requirement]
     step = Step("pip", "Upgrade pip", commands=[upgrade])
     if ctx.managed_python_reason:
@@ -43,12 +48,22 @@ def pip_step(ctx: Context) -> Step:
     if have is None:
         step.commands = [ctx.distro.install("python3-pip"), upgrade]
         return step.mark(TODO, "pip is missing: install python3-pip, then upgrade it")
-    wheels = (f"TensorFlow {wheel.version}'s {wheel.platform_kinds} wheels" if wheel
-              else "TensorFlow's manylinux wheels")
     if versions.at_least(have, needed):
         return step.mark(DONE, f"pip {have} reads {wheels} (needs {needed} or newer)")
     return step.mark(TODO, f"pip {have} is too old for {wheels} (needs {needed} or newer): 'No matching "
                            f"distribution found' otherwise")
+
+
+def _most_demanding(ctx: Context, tensorflow: tuple[str, str],
+                    others: list[tuple[str, str]]) -> tuple[str, str]:
+    """(the wheels that need the newest pip, that pip) of TensorFlow's (where asked for, or where nothing else is)
+    and ``others``; the first named wins a tie."""
+    readers = ([tensorflow] if "tensorflow" in ctx.options.frameworks or not others else []) + others
+    most = readers[0]
+    for reader in readers[1:]:
+        if not versions.at_least(most[1], reader[1]):
+            most = reader
+    return most
 
 
 def driver_step(ctx: Context) -> Step:

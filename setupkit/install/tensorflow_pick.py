@@ -21,7 +21,8 @@ import dataclasses
 
 from setupkit import versions
 from setupkit.facts import Facts
-from setupkit.knowledge import cuda, gpus, tensorflow_wheels
+from setupkit.knowledge import gpus, tensorflow_wheels
+from setupkit.knowledge.framework_wheels import wheels_cuda_runs as pip_cuda_runs
 from setupkit.knowledge.tensorflow import TensorFlowBuild, tensorflow_builds
 from setupkit.knowledge.tensorflow_wheels import AND_CUDA, WheelRelease
 from setupkit.versions import CudaVersion
@@ -79,18 +80,6 @@ def _cuda_fits(build: TensorFlowBuild, driver: str | None, driver_cuda: CudaVers
     if first and build.cuda < first:
         return False
     return system_cuda is None or _same_soname(build.cuda, system_cuda)
-
-
-def pip_cuda_runs(pip_cuda: CudaVersion, driver: str | None, driver_cuda: CudaVersion | None) -> bool:
-    """Whether CUDA ``pip_cuda`` from pip wheels runs on the driver: minor-version compatibility, a driver at or
-    above its major release's floor (judged by the driver's CUDA major release where its Linux version is not
-    known, as in WSL). Nothing known of the driver: it may."""
-    floor = cuda.minor_compat_driver(pip_cuda)
-    if driver is not None and versions.parse(driver) is not None and floor is not None:
-        return versions.at_least(driver, floor)
-    if driver_cuda is not None:
-        return driver_cuda.major >= pip_cuda.major
-    return True
 
 
 def _same_soname(a: CudaVersion, b: CudaVersion) -> bool:

@@ -12,19 +12,21 @@ NVIDIA wheels of one environment fit together. Everything is told from distribut
 - ``torch_releases()`` / ``jax_releases()`` -> the releases an install plan pins (2.14.1, 0.12.0.1 ...) with the
   Python range and glibc of their wheels; ``torch_variants_of("2.14.1")`` -> cu126, cu130, cu132;
   ``torch_pypi_variant("2.14.1")`` -> "cu130"; ``torch_index_url("cu126")`` -> https://download.pytorch.org/whl/cu126
+- ``choose_torch_variant("2.14.1", "570.172.08", CudaVersion(12, 8), [8.9])`` -> the cu126 row: the one rule by which
+  `setupkit install --framework torch` picks a variant and doctor advises one (``torch_variant_for``)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
 from setupkit import versions
-from setupkit.knowledge import gpus, loader
+from setupkit.knowledge import cuda, gpus, loader
 from setupkit.knowledge.loader import Table
 from setupkit.versions import CudaVersion
 
@@ -81,6 +83,14 @@ class FrameworkRelease:
     """The glibc its wheels' manylinux tag asks for."""
     extras: tuple[str, ...] = ()
     """JAX's CUDA extras of the release (cuda12, cuda13)."""
+    platform: str | None = None
+    """Its Linux x86_64 wheels' platform tag (manylinux_2_28_x86_64)."""
+
+    def pip_floor(self) -> str | None:
+        """The oldest pip that reads its wheels' platform tag (20.3 for PEP 600's manylinux_2_28); None unknown."""
+        from setupkit.knowledge import tensorflow_wheels  # the table of manylinux tags is kept there
+
+        return None if self.platform is None else tensorflow_wheels.pip_floor(self.platform)
 
     def has_wheel_for(self, python_version: object, glibc: object = None) -> bool:
         """A wheel for this Python X.Y (and this glibc, where known)."""
@@ -159,9 +169,18 @@ def _releases(table: Table, key: str, project: str) -> tuple[FrameworkRelease, .
             raise table.fail(f"{where}: {project!r} must be a release and 'python' the oldest and newest X.Y")
         if versions.major_minor_pair(glibc) is None:
             raise table.fail(f"{where}: 'glibc' must be a glibc release X.Y")
+        platform = row.get("platform")
+        if platform is not None and (not isinstance(platform, str) or _tag_glibc(platform) != glibc):
+            raise table.fail(f"{where}: 'platform' must be the manylinux tag of glibc {glibc}")
         found.append(FrameworkRelease(version=version, python=(python[0], python[1]), glibc=glibc,
-                                      extras=loader.texts(table, row, "extras", where)))
+                                      extras=loader.texts(table, row, "extras", where), platform=platform))
     return tuple(found)
+
+
+def _tag_glibc(platform: str) -> str | None:
+    from setupkit.knowledge import tensorflow_wheels
+
+    return tensorflow_wheels.glibc_floor(platform)
 
 
 def _variant(table: Table, row: Mapping[str, Any], where: str) -> TorchVariant:
@@ -385,26 +404,96 @@ def torch_arch_list(version: object, cuda: object) -> str | None:
 
 
 def torch_variant_for(version: object, driver_cuda: object, names: object = None, compute_capabilities: object = None,
-                      architectures: object = None) -> str | None:
-    """The newest CUDA variant (cu126, cu130) of PyTorch ``version``'s release (else of the newest release the table
-    knows) that has kernels for every GPU whose compute capability is known and that the driver runs in full (its
-    CUDA at most the driver's), else the newest it runs through minor-version compatibility (the same CUDA major):
-    the rule `setupkit install --framework torch` picks by. None when there is none."""
+                      architectures: object = None, python: object = None, glibc: object = None) -> str | None:
+    """Doctor's advice: the CUDA variant (cu126, cu130) of PyTorch to install on a driver that runs CUDA
+    ``driver_cuda`` at most, for the GPUs given, by the rule `setupkit install --framework torch` picks by
+    (``choose_torch_variant``). With this host's Python (and glibc) the release is the one that install pins for it,
+    the newest with a wheel here whose variants serve this host, so that an unpinned ``pip install torch
+    --index-url .../<variant>`` finds that release; without them, PyTorch ``version``'s release, else the newest the
+    table knows. None when the driver's CUDA is unknown, or no variant serves this host."""
     driver = CudaVersion.parse(driver_cuda) if isinstance(driver_cuda, str) else None
     if driver is None:
         return None
+    ccs = _known_compute_capabilities(names, compute_capabilities, architectures)
+    if isinstance(python, str):
+        releases = [release for release in torch_releases() if release.has_wheel_for(python, glibc)]
+        found = choose_torch_release(releases, None, driver, ccs)
+        return None if found is None else found[1].variant
     table = framework_wheels()
     parsed = versions.parse(version)
     release = f"{parsed.major}.{parsed.minor}" if parsed is not None else None
     known = {row_release for row in table.torch_variants for row_release in row.releases}
     if release not in known:
         release = max(known, key=lambda text: versions.major_minor_pair(text) or (0, 0))
+    chosen = choose_torch_variant(str(release), None, driver, ccs)
+    return None if chosen is None else chosen.variant
+
+
+def _known_compute_capabilities(names: object, compute_capabilities: object, architectures: object) -> list[float]:
     found = gpus.gpus_of(names, compute_capabilities, architectures) or []
-    ccs = [gpu.compute_capability for gpu in found if gpu.compute_capability is not None]
-    fitting = [row for row in table.torch_variants if release in row.releases and row.cuda.major <= driver.major
-               and all(kernel_for(row, cc) for cc in ccs)]
-    in_full = [row for row in fitting if row.cuda <= driver]
-    return max(in_full or fitting, key=lambda row: row.cuda).variant if fitting else None
+    return [gpu.compute_capability for gpu in found if gpu.compute_capability is not None]
+
+
+# -- the driver that runs the CUDA a framework's wheels bring -----------------------------------------------------
+
+
+def wheels_cuda_runs(release: CudaVersion, driver_version: str | None, driver_cuda: CudaVersion | None) -> bool:
+    """Whether CUDA ``release`` from pip wheels runs on the driver at all: minor-version compatibility, a driver
+    at or above its major release's floor (525.60.13 for 12.x, 580 for 13.x), judged by the driver's CUDA major
+    release where its Linux version is not known (as in WSL). Nothing known of the driver: it may."""
+    floor = cuda.minor_compat_driver(release)
+    if driver_version is not None and versions.parse(driver_version) is not None and floor is not None:
+        return versions.at_least(driver_version, floor)
+    if driver_cuda is not None:
+        return driver_cuda.major >= release.major
+    return True
+
+
+def wheels_cuda_runs_in_full(release: CudaVersion, driver_version: str | None,
+                             driver_cuda: CudaVersion | None) -> bool | None:
+    """Whether the driver is at or above CUDA ``release``'s own minimum (PTX compiled as it loads included): by its
+    Linux version, else by the newest CUDA it serves; None when nothing is known of it."""
+    if driver_version is not None and versions.parse(driver_version) is not None:
+        need = cuda.min_driver_for_cuda(release)
+        return None if need is None else versions.at_least(driver_version, need)
+    if driver_cuda is not None:
+        return release <= driver_cuda
+    return None
+
+
+def choose_torch_variant(version: str, driver_version: str | None, driver_cuda: CudaVersion | None,
+                         compute_capabilities: Sequence[float]) -> TorchVariant | None:
+    """The CUDA variant of PyTorch ``version``'s release to install: of those with kernels for every GPU (machine
+    code or PTX) whose CUDA the driver runs, the one it runs in full over one it runs through minor-version
+    compatibility only, machine code for every GPU over PTX, then the newest CUDA. Where nothing tells whether the
+    driver runs a variant in full (no driver known), PyPI's default variant first. None when none serves.
+
+    The one rule doctor's advice (``torch_variant_for``) and `setupkit install --framework torch` both follow."""
+    fitting = [row for row in torch_variants_of(version)
+               if wheels_cuda_runs(row.cuda, driver_version, driver_cuda)
+               and all(kernel_for(row, cc) for cc in compute_capabilities)]
+    if not fitting:
+        return None
+    default = torch_pypi_variant(version)
+
+    def rank(row: TorchVariant) -> tuple[bool, bool, CudaVersion]:
+        full = wheels_cuda_runs_in_full(row.cuda, driver_version, driver_cuda)
+        machine_code = all(kernel_for(row, cc) == "sass" for cc in compute_capabilities)
+        return (row.variant == default if full is None else full), machine_code, row.cuda
+
+    return max(fitting, key=rank)
+
+
+def choose_torch_release(releases: Sequence[FrameworkRelease], driver_version: str | None,
+                         driver_cuda: CudaVersion | None,
+                         compute_capabilities: Sequence[float]) -> tuple[FrameworkRelease, TorchVariant] | None:
+    """The first of ``releases`` (newest first: those with a wheel for this Python) that has a variant serving this
+    host (``choose_torch_variant``), with that variant; None when none has."""
+    for release in releases:
+        chosen = choose_torch_variant(release.version, driver_version, driver_cuda, compute_capabilities)
+        if chosen is not None:
+            return release, chosen
+    return None
 
 
 # -- JAX -----------------------------------------------------------------------------------------------------------

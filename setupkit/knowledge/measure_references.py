@@ -2,7 +2,8 @@
 vendor's dense peaks and, where published, what a healthy card measures; the CPU's FLOP per cycle by vector ISA;
 PCIe's practical host bandwidth by generation; the shares and the pass fractions.
 
-- ``gpu_reference("NVIDIA H100 80GB HBM3")`` -> the H100 SXM row; None for a GPU the table does not list
+- ``gpu_reference("NVIDIA H100 80GB HBM3")`` -> the H100 SXM row; None for a GPU the table does not list. A name
+  part matches as whole words: "H200" is not the H200 row's in "NVIDIA GH200 480GB", nor "L4" the L4's in "L40S"
 - ``cpu_isa(flags)`` -> the widest ISA row the CPU flags name; None for none
 - ``pcie_practical(gen, width)`` -> GB/s a healthy pinned host copy reaches on that link; None for an unknown gen
 - ``references()`` -> the whole table (shares, verdict fractions, CPU memory floor)
@@ -10,6 +11,8 @@ PCIe's practical host bandwidth by generation; the shares and the pass fractions
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,6 +38,8 @@ class GpuReference:
     healthy: Mapping[str, float]
     """Measured TFLOP/s of a healthy card by precision, where one was published."""
     source: str
+    checked: str | None = None
+    """The date the row's figures were compared with ``source``; None where they were not (yet)."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,19 @@ def _gpu(table: Table, row: Mapping[str, Any], where: str) -> GpuReference:
         raise table.fail(f"{where}: 'name_contains' must name at least one part of a GPU name")
     return GpuReference(model=loader.text(table, row, "model", where), name_contains=names, peaks=peaks,
                         memory_gbs=_positive(table, row, "memory_gbs", where), pcie_gen=gen, pcie_width=width,
-                        healthy=healthy, source=loader.text(table, row, "source", where))
+                        healthy=healthy, source=loader.text(table, row, "source", where),
+                        checked=_row_checked(table, row, where))
+
+
+def _row_checked(table: Table, row: Mapping[str, Any], where: str) -> str | None:
+    value = row.get("checked")
+    if value is None:
+        return None
+    try:
+        datetime.date.fromisoformat(value if isinstance(value, str) else "")
+    except ValueError:
+        raise table.fail(f"{where}: 'checked' must be a date, YYYY-MM-DD, or null, not {brief(value)}") from None
+    return str(value)
 
 
 def _isa(table: Table, row: Mapping[str, Any], where: str) -> CpuIsa:
@@ -148,10 +165,14 @@ def references() -> References:
 
 
 def gpu_reference(name: str) -> GpuReference | None:
-    """The row of the first GPU model one of whose name parts ``name`` holds; None for one the table lacks."""
-    wanted = name.lower()
-    return next((row for row in references().gpus if any(part.lower() in wanted for part in row.name_contains)),
-                None)
+    """The row of the first GPU model one of whose name parts ``name`` holds as whole words (case aside); None
+    for one the table lacks."""
+    return next((row for row in references().gpus if any(_holds(name, part) for part in row.name_contains)), None)
+
+
+def _holds(name: str, part: str) -> bool:
+    # Letters or digits on either side would make the part another model's name: GH200 is not an H200.
+    return re.search(rf"(?<![a-z0-9]){re.escape(part.lower())}(?![a-z0-9])", name.lower()) is not None
 
 
 def cpu_isa(flags: Iterable[str]) -> CpuIsa | None:

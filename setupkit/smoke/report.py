@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from rich.console import Console
 
+SCHEMA = "setupkit-smoke-test/1"  # run.SCHEMA, here too: this module must load where numpy is missing
+
+
+def cannot_start_document(message: str, fix: str | None, backend: str | None) -> dict:
+    """The JSON report of a smoke test that could not start (no framework, no data, a GPU not seen): a failure
+    that says what is wrong and what to install or give, so that a fleet's report of the host is there too."""
+    return {"schema": SCHEMA, "status": "fail", "started": False, "backend": backend, "devices": [], "dataset": None,
+            "images_per_sec": None, "failures": [message], "fix": fix, "warnings": []}
+
 
 def render(document: dict, console: Console) -> None:
     for line in _lines(document):

@@ -14,6 +14,7 @@ ON_SCENARIOS = [
     # (check, scenario, expected status)
     ("os.supported", "h100", "pass"),
     ("tensorflow.distributions", "h100", "pass"),
+    ("tensorflow.distributions", "ubuntu2404-tensorflow-and-cpu", "warn"),
     ("os.supported", "centos7-no-avx", "warn"),
     ("os.supported", "ubuntu1404-upstart-lightdm", "warn"),
     ("host.wsl", "h100", "pass"),

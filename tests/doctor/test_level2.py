@@ -4,7 +4,9 @@ snapshot round trip, and --level's bad values."""
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from setupkit.host.live import LiveHost
 from setupkit.host.recording import RecordingHost
 from setupkit.host.snapshot import SnapshotHost
 from setupkit.knowledge import measure_references as refs
+from setupkit.knowledge.loader import read_table
 from setupkit.probes.measure import (
     CPU_PROBE,
     CpuContext,
@@ -28,6 +31,7 @@ from setupkit.probes.measure import (
     outcome,
     physical_cores,
 )
+from setupkit.yamlio import CatalogError
 
 FAKES = Path(__file__).resolve().parent / "fakes" / "measure"
 H100 = {"gpu.count": 1, "gpu.names": ["NVIDIA H100 80GB HBM3"]}
@@ -38,8 +42,8 @@ def by_id(findings):
     return {finding.id: finding for finding in findings}
 
 
-def on_path(monkeypatch, fake: str, **env: str) -> None:
-    monkeypatch.setenv("PYTHONPATH", str(FAKES / fake))
+def on_path(monkeypatch, *fakes: str, **env: str) -> None:
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(str(FAKES / fake) for fake in fakes))
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 
@@ -60,6 +64,7 @@ def test_the_cpu_is_measured_for_real_within_its_budget():
     assert matmul.status in ("pass", "warn") and memory.status in ("pass", "warn")
     assert matmul.measured["unit"] == "GFLOP/s" and matmul.expected["unit"] == "GFLOP/s"
     assert "FLOP/cycle" in matmul.expected["source"] and matmul.expected["value"] > 0
+    assert matmul.measured["n"] >= 256  # the square size numpy multiplied
     assert memory.measured["counted"] == "bytes read + written"
     assert memory.expected["value"] == refs.references().cpu_memory_floor_gbs
 
@@ -86,6 +91,20 @@ def test_the_cpu_peak_counts_cores_clock_and_vector_width():
     avx2 = by_id(measured.findings(Measurements(cpu=run, cpu_context=context),
                                    {"cpu.flags": ["avx2", "fma"]}))["cpu.matmul"]
     assert avx2.expected["peak"] == 768.0
+
+
+def test_a_slow_cpu_warns_with_the_likely_causes():
+    run = DeviceRun("cpu", "ok", result={"threads": 8, "blas": "reference",
+                                          "matmul": {"float32": {"value": 200.0}}, "copy": {"value": 6.0}})
+    context = CpuContext(cores=8, mhz=3000.0, clock_source="the model name", load_1min=7.5)
+    findings = by_id(measured.findings(Measurements(cpu=run, cpu_context=context), CPU_FACTS))
+    matmul, memory = findings["cpu.matmul"], findings["cpu.memory-bandwidth"]
+    assert matmul.status == "warn" and matmul.fix is not None
+    assert "other work shares the CPU (load average 7.5 on 8 cores)" in matmul.message
+    assert "numpy's BLAS is reference, not a tuned one" in matmul.message
+    assert memory.status == "warn" and memory.expected["pass_at"] == 10.0
+    assert "Likely: other work shares the CPU (load average 7.5 on 8 cores); a single populated memory channel" \
+        in memory.message
 
 
 def test_cpu_cores_and_clock_are_read_from_cpuinfo():
@@ -138,6 +157,58 @@ def test_a_slow_gpu_warns_with_the_likely_causes(monkeypatch):
     assert findings["gpu.memory-bandwidth"].status == "pass"
 
 
+def test_a_slow_gpu_names_throttling_and_mig_but_not_an_idle_gpu(monkeypatch):
+    on_path(monkeypatch, "torch_gpu", FAKE_GPU_RATES=json.dumps({"bf16": 300, "fp16": 300, "copy": 1500}))
+    facts = {**H100, "gpu.throttle_reasons": [["gpu_idle", "sw_thermal_slowdown", "sync_boost"]],
+             "gpu.mig_mode": [True]}
+    with LiveHost() as host:
+        found = measure(host, facts, MeasureRequest(budget=2.0, cpu=False))
+    findings = by_id(measured.findings(found, facts))
+    for check in ("gpu.matmul", "gpu.memory-bandwidth"):
+        finding = findings[check]
+        assert finding.status == "warn", finding.message
+        assert "its clocks were held down by a thermal slowdown (NVML, before the measurement)" in finding.message
+        assert "MIG is on: the measurement ran on a slice of the card" in finding.message
+        assert "idle" not in finding.message and "sync" not in finding.message
+
+
+def test_a_link_that_trained_down_under_load_is_named_by_its_lanes(monkeypatch):
+    on_path(monkeypatch, "torch_gpu", "pynvml_x8", FAKE_GPU_RATES=json.dumps({"h2d": 24, "d2h": 24}))
+    with LiveHost() as host:
+        found = measure(host, H100, MeasureRequest(budget=2.0, cpu=False))
+    (run,) = found.gpus
+    assert run.result["pcie"] == {"gen": 5, "width": 8, "max_gen": 5, "max_width": 16}
+    link = by_id(measured.findings(found, H100))["gpu.host-bandwidth"]
+    assert link.status == "warn" and link.measured["pcie_under_load"]["width"] == 8
+    assert "the link has 8 lanes under load, not 16" in link.message
+    assert "gen" not in link.message.split("Likely:")[1]  # gen5 of gen5: not a cause
+
+
+def host_copies(gbs: float) -> DeviceRun:
+    """An H100's run whose host copies reached ``gbs`` and whose child could not read the link (no NVML)."""
+    return DeviceRun("gpu0", "ok", result={"index": 0, "name": "NVIDIA H100 80GB HBM3",
+                                            "host_to_device": {"value": gbs, "pinned": True},
+                                            "device_to_host": {"value": gbs, "pinned": True},
+                                            "pcie": {"error": "NVML: ModuleNotFoundError"}})
+
+
+def test_a_slot_below_the_card_is_named_from_level_1():
+    facts = {**H100, "gpu.pcie_gen_max": [4], "gpu.pcie_width_max": [8], "gpu.pcie_width": [8]}
+    link = by_id(measured.findings(Measurements(gpus=(host_copies(12.0),)), facts))["gpu.host-bandwidth"]
+    assert link.status == "warn"
+    assert "the slot allows PCIe gen4 at most, the card does gen5" in link.message
+    assert "the slot gives x8, the card has x16" in link.message
+    # A slot that has it all, the link at fewer lanes when level 1 read it; its idle generation is no cause.
+    facts = {**H100, "gpu.pcie_gen_max": [5], "gpu.pcie_width_max": [16], "gpu.pcie_width": [4], "gpu.pcie_gen": [1]}
+    link = by_id(measured.findings(Measurements(gpus=(host_copies(12.0),)), facts))["gpu.host-bandwidth"]
+    assert "the link has 4 lanes at level 1, not 16" in link.message and "gen1" not in link.message
+    # Nothing known of the link: the finding still says what to look at.
+    link = by_id(measured.findings(Measurements(gpus=(host_copies(12.0),)), H100))["gpu.host-bandwidth"]
+    assert "Likely: a slot or riser below x16." in link.message
+    assert by_id(measured.findings(Measurements(gpus=(host_copies(48.0),)), facts))["gpu.host-bandwidth"].status \
+        == "pass"
+
+
 def test_every_gpu_the_framework_sees_is_measured(monkeypatch):
     on_path(monkeypatch, "torch_gpu", FAKE_GPU_COUNT="2")
     with LiveHost() as host:
@@ -180,6 +251,49 @@ def test_no_gpu_skips_the_gpu_measurements_with_the_reason():
     findings = measured.findings(found, {"gpu.count": 0})
     assert [(f.id, f.status) for f in findings] == [(check, "skip") for check in measured.GPU_IDS]
     assert all("no NVIDIA GPU on this host" in f.message for f in findings)
+
+
+# -- the references -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "model"), [
+    ("NVIDIA GH200 480GB", "GH200 96GB HBM3"), ("NVIDIA GH200 144G HBM3e", "GH200 144GB HBM3e"),
+    ("NVIDIA H200", "H200 SXM"), ("NVIDIA H200 NVL", "H200 NVL"), ("NVIDIA H100 PCIe", "H100 PCIe"),
+    ("NVIDIA H100 NVL", "H100 NVL"), ("NVIDIA H100 80GB HBM3", "H100 SXM"),
+    ("NVIDIA A100-SXM4-40GB", "A100 40GB SXM"), ("NVIDIA A100 80GB PCIe", "A100 80GB PCIe"), ("NVIDIA L4", "L4"),
+    ("NVIDIA L40S", None), ("NVIDIA GeForce RTX 4090", "GeForce RTX 4090"),
+    ("NVIDIA GeForce RTX 5090", "GeForce RTX 5090"), ("NVIDIA GeForce GTX 1080 Ti", "GeForce GTX 1080 Ti"),
+])
+def test_a_gpu_takes_the_row_whose_name_it_holds_as_whole_words(name, model):
+    found = refs.gpu_reference(name)
+    assert (found.model if found else None) == model
+
+
+def test_every_gpu_row_names_its_source_and_when_it_was_checked():
+    for row in refs.references().gpus:
+        assert row.source.strip(), row.model
+        if row.checked is None:
+            assert "unverified" in row.source, row.model
+        else:
+            datetime.date.fromisoformat(row.checked)
+
+
+def test_a_row_checked_on_no_date_is_refused(tmp_path):
+    shipped = Path(refs.__file__).with_name("measure_references.yaml").read_text(encoding="utf-8")
+    broken = shipped.replace('checked: "2026-12-01", source: "NVIDIA H200 product page, NVL',
+                             'checked: "soon", source: "NVIDIA H200 product page, NVL', 1)
+    assert broken != shipped
+    (tmp_path / "measure_references.yaml").write_text(broken, encoding="utf-8")
+    with pytest.raises(CatalogError, match="gpu 1: 'checked' must be a date"):
+        refs.parse_references(read_table(tmp_path / "measure_references.yaml"))
+
+
+def test_a_finding_says_whether_its_reference_was_checked():
+    def memory_of(name: str):
+        run = DeviceRun("gpu0", "ok", result={"index": 0, "name": name, "copy": {"value": 1400.0}})
+        return by_id(measured.findings(Measurements(gpus=(run,)), {"gpu.count": 1}))["gpu.memory-bandwidth"]
+
+    assert "not checked against a vendor document" in memory_of("NVIDIA A100-SXM4-40GB").expected["source"]
+    assert "checked 2026-12-01" in memory_of("NVIDIA A100-SXM4-80GB").expected["source"]
 
 
 # -- what a child's run means ----------------------------------------------------------------------------------
@@ -276,6 +390,15 @@ def test_a_bad_level_is_a_usage_error_in_one_line(run_setupkit, tmp_path, verb, 
     lines = done.stderr.splitlines()
     assert lines[0].startswith("setupkit: --level") and len(lines) == 2 and lines[1].startswith("fix: ")
     assert not (tmp_path / "never").exists()
+
+
+def test_list_checks_names_the_measured_findings_and_their_level(run_setupkit):
+    done = run_setupkit("doctor", "--list-checks", "--skip", "gpu.matmul")
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line for line in done.stdout.splitlines()[1:]}
+    listed = [check for check in measured.IDS if check in rows]
+    assert listed == [check for check in measured.IDS if check != "gpu.matmul"]
+    assert all(rows[check].endswith("[--level 2]") and "Measured (level 2)" in rows[check] for check in listed)
 
 
 def test_a_measured_check_in_only_needs_level_2(run_setupkit):

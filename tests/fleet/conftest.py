@@ -158,3 +158,25 @@ def fleet():
     return SimpleNamespace(REPO=REPO, PLAYBOOKS=PLAYBOOKS, ROLE=PLAYBOOKS / "roles" / "setupkit", env=ansible_env,
                            parse_recap=parse_recap, recap_line=recap_line, run_playbook=run_playbook,
                            frozen_checkout=frozen_checkout, local_install_vars=local_install_vars)
+
+
+@pytest.fixture(scope="module")
+def ssh_fleet(tmp_path_factory):
+    """Start a fleet of sshd hosts: ``ssh_fleet(["fleet-a", "fleet-b"], unreachable=("fleet-z",))`` returns a
+    tests.fleet.sshfleet.SshFleet (``.inventory``, ``.host_dir(name)``, ``.ssh(name, cmd)``, ``.run_playbook``).
+    Module-scoped: a module's tests share it; every sshd is stopped when the module ends."""
+    from tests.fleet import sshfleet
+
+    reason = sshfleet.missing_requirement()
+    if reason:
+        pytest.skip(f"no ssh fleet here: {reason}")
+    started: list = []
+
+    def start(names, unreachable=()):
+        fleet = sshfleet.start_fleet(tmp_path_factory.mktemp("ssh-fleet"), list(names), tuple(unreachable))
+        started.append(fleet)
+        return fleet
+
+    yield start
+    for fleet in started:
+        fleet.stop()

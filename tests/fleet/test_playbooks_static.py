@@ -65,24 +65,12 @@ def test_json_filter_turns_non_json_into_an_empty_document(filters):
     assert filters.setupkit_json("") == {} and filters.setupkit_json(None) == {} and filters.setupkit_json("[1]") == {}
 
 
-def test_fleet_table_reads_reports_by_schema_and_aligns_columns(filters, tmp_path):
-    import json
-    (tmp_path / "gpu01.json").write_text(json.dumps(DOCTOR))
-    (tmp_path / "cpu01.json").write_text(json.dumps({"schema": "setupkit-doctor/1", "status": "pass",
-                                                     "facts": {"gpu.count": 0}, "findings": []}))
-    (tmp_path / "gpu01-smoke.json").write_text(json.dumps({"schema": "setupkit-smoke-test/1", "status": "pass",
-                                                           "backend": "tensorflow", "devices": ["GPU:0"],
-                                                           "images_per_sec": 41234.5}))
-    (tmp_path / "broken.json").write_text("not json")
-    doctors = filters.setupkit_load_reports(str(tmp_path), "setupkit-doctor/1")
-    assert sorted(doctors) == ["cpu01", "gpu01"]
-    table = filters.setupkit_fleet_table(doctors)
-    assert table[0].split() == ["host", "os", "gpus", "driver", "cuda", "status", "failing", "checks"]
-    assert table[2].split()[:2] == ["cpu01", "-"] and table[3].startswith("gpu01")
-    assert table[3].rstrip().endswith("nouveau.loaded")
-    smokes = filters.setupkit_load_reports(str(tmp_path), "setupkit-smoke-test/1")
-    assert list(smokes) == ["gpu01"]
-    assert "4.123e+04" in filters.setupkit_smoke_table(smokes)[2]
+def test_smoke_table_aligns_columns(filters):
+    smokes = {"gpu01": {"schema": "setupkit-smoke-test/1", "status": "pass", "backend": "tensorflow",
+                        "devices": ["GPU:0"], "images_per_sec": 41234.5}}
+    table = filters.setupkit_smoke_table(smokes)
+    assert table[0].split()[:3] == ["host", "status", "backend"] and table[2].startswith("gpu01 ")
+    assert "4.123e+04" in table[2]
 
 
 def test_smoke_summary_counts_identical_devices(filters):
@@ -126,3 +114,37 @@ def test_pack_source_refuses_a_folder_that_is_no_python_project(tmp_path, fleet)
                              str(tmp_path / "out.tar.gz"), "src"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 3
     assert "set setupkit_source" in result.stderr
+
+
+def test_ansible_cfg_is_read_in_the_playbooks_folder(tmp_path, fleet):
+    env = {k: v for k, v in fleet.env(tmp_path).items() if k not in ("ANSIBLE_RETRY_FILES_ENABLED",
+                                                                      "ANSIBLE_STDOUT_CALLBACK")}
+    result = subprocess.run(["ansible-config", "dump", "--only-changed", "-t", "all"], capture_output=True, text=True,
+                            timeout=120, cwd=fleet.PLAYBOOKS, env=env)
+    assert result.returncode == 0, result.stderr
+    dump = result.stdout
+    config = str(fleet.PLAYBOOKS / "ansible.cfg")
+    for setting in ("DEFAULT_FORKS", "CACHE_PLUGIN", "RETRY_FILES_ENABLED"):
+        assert f"{setting}({config})" in dump, dump
+    assert f"_uri({config}) = {fleet.PLAYBOOKS / '.facts'}" in dump  # the fact cache stays under playbooks/
+    assert f"result_format({config}) = yaml" in dump
+    assert f"pipelining({config}) = True" in dump
+    assert "ControlPersist=" in dump
+
+
+def test_argument_specs_cover_every_entry_point_the_playbooks_use(fleet):
+    import re
+
+    import yaml
+
+    specs = yaml.safe_load((fleet.ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    used = {"main"}
+    for playbook in PLAYBOOK_NAMES:
+        text = (fleet.PLAYBOOKS / playbook).read_text()
+        used |= {m for block in re.findall(r"name: setupkit\n(\s+tasks_from: \w+)?", text) for m in
+                 re.findall(r"tasks_from: (\w+)", block)}
+    assert used <= set(specs), used - set(specs)
+    defaults = yaml.safe_load((fleet.ROLE / "defaults" / "main.yml").read_text())
+    for point, spec in specs.items():
+        for name in spec["options"]:
+            assert name in defaults or name in ("setupkit_reboot_command", "setupkit_boot_time_command"), (point, name)

@@ -19,15 +19,21 @@ class Recorder
     call = { "args" => args, "kwargs" => kwargs }
     if block
       inner = Recorder.new
-      block.call(inner)
+      if block.arity == 2 # a provider block: |provider, override| (override: the config this provider changes)
+        override = Recorder.new
+        block.call(inner, override)
+        call["override"] = override
+      else
+        block.call(inner)
+      end
       call["config"] = inner
     end
     (@settings[key] ||= []) << call
     self
   end
 
-  def respond_to_missing?(*)
-    true
+  def respond_to_missing?(name, *)
+    name.to_s != "to_ary" # a Recorder is no array to destructure
   end
 
   private

@@ -353,3 +353,38 @@ def test_the_framework_requirements_resolve_on_their_index(name, step_id, index,
     if "[cuda" in requirement:
         major = requirement.split("[cuda")[1][:2]
         assert f"jax-cuda{major}-plugin" in installs, installs
+
+
+# -- a pip that reads the framework's wheels ----------------------------------------------------------------------
+
+
+def test_a_torch_plan_upgrades_a_pip_too_old_for_pep_600_wheels():
+    """PyTorch's manylinux_2_28 wheels carry a PEP 600 tag, which pip reads from 20.3 on: an older pip finds no
+    torch at all ("No matching distribution found"), whatever TensorFlow's wheels would need."""
+    plan = build_plan(cpu_facts(**{"pip.version": "20.2.4", "python.version": "3.12.3"}),
+                      PlanOptions(frameworks=("torch",)))
+    pip = plan.step("pip")
+    assert pip.status == "todo"
+    assert pip.reason == ("pip 20.2.4 is too old for PyTorch 2.14.1's manylinux_2_28 wheels (needs 20.3 or newer): "
+                          "'No matching distribution found' otherwise")
+    assert pip.commands[-1][-1] == "pip"
+    done = build_plan(cpu_facts(**{"pip.version": "20.3", "python.version": "3.12.3"}),
+                      PlanOptions(frameworks=("torch",))).step("pip")
+    assert done.status == "done"
+    assert done.reason == "pip 20.3 reads PyTorch 2.14.1's manylinux_2_28 wheels (needs 20.3 or newer)"
+
+
+def test_the_pip_step_names_the_wheels_that_need_the_newest_pip():
+    facts = cpu_facts(**{"pip.version": "19.3.1", "python.version": "3.10.12", "libc.version": "2.35"})
+    jax_alone = build_plan(facts, PlanOptions(frameworks=("jax",))).step("pip")  # jax 0.6.2: manylinux2014
+    assert jax_alone.status == "done" and "JAX 0.6.2's manylinux2014 wheels (needs 19.3 or newer)" in jax_alone.reason
+    both = build_plan(facts, PlanOptions(frameworks=("jax", "torch"))).step("pip")
+    assert both.status == "todo" and "PyTorch 2.14.1's manylinux_2_28 wheels (needs 20.3 or newer)" in both.reason
+    tensorflow_too = build_plan(facts, PlanOptions(frameworks=("tensorflow", "jax"))).step("pip")
+    assert "TensorFlow" in tensorflow_too.reason
+
+
+def test_every_pinned_framework_release_names_the_pip_its_wheels_need():
+    for release in framework_wheels.torch_releases() + framework_wheels.jax_releases():
+        expected = "19.3" if release.platform == "manylinux2014_x86_64" else "20.3"
+        assert release.pip_floor() == expected, release

@@ -1508,10 +1508,22 @@ def tensorflow_blackwell() -> Scenario:
                                   "modules")
 
 
+def tensorflow_and_cpu() -> Scenario:
+    """tensorflow[and-cuda] and then tensorflow-cpu of the same release in one venv: both install the package
+    ``tensorflow``, the second over the first's files, and pip cannot say whose are imported."""
+    s = tensorflow_workstation("ubuntu2404-tensorflow-and-cpu", RTX_4090, "AD102", "ada", "either", False,
+                               "a GeForce RTX 4090 (Ada, compute capability 8.9)")
+    s.note += " Then pip install tensorflow-cpu==2.21.0 into the same environment: two distributions of one package."
+    s.python = python_json("/home/user/venv/bin/python", "3.12.3", "25.2",
+                           {"tensorflow": "2.21.0", "tensorflow-cpu": "2.21.0", **TF_221_WHEELS})
+    s.expected["tensorflow.distributions"] = {"tensorflow": "2.21.0", "tensorflow-cpu": "2.21.0"}
+    return s
+
+
 SCENARIOS = (ubuntu1404, ubuntu1604, ubuntu2204_two_gpus, ubuntu2204_mismatch, wsl2, centos7, laptop, arch,
              ubuntu2404_blackwell, ubuntu2204_pascal_cuda13, gpu_container,
              build_container, rhel9_server_a100, torch_cu130_old_driver, torch_cu126_blackwell, mixed_cuda_wheels,
-             tensorflow_ada, tensorflow_blackwell)
+             tensorflow_ada, tensorflow_blackwell, tensorflow_and_cpu)
 
 
 # -- writing ---------------------------------------------------------------------------------------------------
@@ -1527,7 +1539,7 @@ GLIBC = {
     "rhel9-server-a100": "2.34",
     "ubuntu2404-torch-cu130-driver570": "2.39", "ubuntu2404-rtx5090-torch-cu126": "2.39",
     "ubuntu2404-torch-jax-mixed-cuda": "2.39", "ubuntu2404-rtx4090-tensorflow221": "2.39",
-    "ubuntu2404-rtx5090-tensorflow221": "2.39",
+    "ubuntu2404-rtx5090-tensorflow221": "2.39", "ubuntu2404-tensorflow-and-cpu": "2.39",
 }
 
 

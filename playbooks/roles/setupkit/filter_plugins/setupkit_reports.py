@@ -1,4 +1,5 @@
-"""Jinja filters for setupkit's JSON reports: parse safely, summarise a host in a line, tabulate a fleet.
+"""Jinja filters for setupkit's JSON reports on the hosts' side: parse safely, summarise a host in a line,
+tabulate smoke reports (the fleet report is setupkit_report's).
 
 The playbooks stay declarative; the string work lives here, where it can be read and unit-tested.
 """
@@ -6,10 +7,7 @@ The playbooks stay declarative; the string work lives here, where it can be read
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-DOCTOR_SCHEMA = "setupkit-doctor/1"
-SMOKE_SCHEMA = "setupkit-smoke-test/1"
 DOCTOR_COLUMNS = ("host", "os", "gpus", "driver", "cuda", "status", "failing checks")
 SMOKE_COLUMNS = ("host", "status", "backend", "devices", "data", "images/s", "loss first>last", "test acc")
 
@@ -85,22 +83,6 @@ def _table(columns, rows) -> list[str]:
     lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
              for row in (columns, *rows)]
     return lines[:1] + ["  ".join("-" * width for width in widths)] + lines[1:]
-
-
-def setupkit_load_reports(folder: str, schema: str) -> dict:
-    """{host: document} for every report of this schema in the folder (the control node's reports dir)."""
-    suffix = "-smoke" if schema == SMOKE_SCHEMA else ""
-    reports = {}
-    for path in sorted(Path(folder).glob("*.json")):
-        document = setupkit_json(path.read_text(encoding="utf-8", errors="replace"))
-        if document.get("schema") == schema and path.stem.endswith(suffix):
-            reports[path.stem[: len(path.stem) - len(suffix)]] = document
-    return reports
-
-
-def setupkit_fleet_table(reports: dict) -> list[str]:
-    """The fleet table (a list of lines) from {host: doctor report}."""
-    return _table(DOCTOR_COLUMNS, [_doctor_row(host, doc) for host, doc in sorted(reports.items())])
 
 
 def setupkit_smoke_table(reports: dict) -> list[str]:
