@@ -93,6 +93,20 @@ def test_the_cpu_peak_counts_cores_clock_and_vector_width():
     assert avx2.expected["peak"] == 768.0
 
 
+def test_a_cpu_above_the_peak_of_its_reported_clock_passes_and_says_the_clock_is_low():
+    # Seen on a 2-core VM: /proc/cpuinfo's 2.3 GHz gives a 294 GFLOP/s peak, numpy measured 312 under turbo.
+    run = DeviceRun("cpu", "ok", result={"threads": 2, "matmul": {"float32": {"value": 311.6}},
+                                          "copy": {"value": 40.0, "threads": 2}})
+    context = CpuContext(cores=2, mhz=2300.0, clock_source="/proc/cpuinfo cpu MHz", load_1min=0.3)
+    matmul = by_id(measured.findings(Measurements(cpu=run, cpu_context=context), CPU_FACTS))["cpu.matmul"]
+    assert matmul.status == "pass" and matmul.expected["peak"] == pytest.approx(294.4)
+    assert "above the 294 GFLOP/s peak computed from the clock (/proc/cpuinfo cpu MHz)" in matmul.message
+    within = DeviceRun("cpu", "ok", result={"threads": 2, "matmul": {"float32": {"value": 250.0}},
+                                             "copy": {"value": 40.0, "threads": 2}})
+    assert "turbo" not in by_id(measured.findings(Measurements(cpu=within, cpu_context=context),
+                                                  CPU_FACTS))["cpu.matmul"].message
+
+
 def test_a_slow_cpu_warns_with_the_likely_causes():
     run = DeviceRun("cpu", "ok", result={"threads": 8, "blas": "reference",
                                           "matmul": {"float32": {"value": 200.0}}, "copy": {"value": 6.0}})
