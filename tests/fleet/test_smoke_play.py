@@ -6,7 +6,6 @@ and every host (failed and unreachable included) is accounted for in the recap, 
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import subprocess
@@ -15,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.venvs import requirement_closure
 
 MESSAGE = ("setupkit: smoke-test needs TensorFlow (or --backend jax|torch with that framework): tensorflow, keras "
            "and numpy are not installed for /opt/setupkit/venv/bin/python")
@@ -54,22 +55,6 @@ def test_smoke_play_reports_a_host_that_cannot_start_with_the_message(tmp_path, 
 
 # -- a host without a framework: the real smoke-test's JSON failure report ------------------------------------
 
-def _requirement_closure(name: str, found: dict) -> None:
-    from packaging.requirements import Requirement
-
-    key = name.lower().replace("_", "-")
-    if key in found:
-        return
-    try:
-        found[key] = importlib.metadata.distribution(name)
-    except importlib.metadata.PackageNotFoundError:
-        return
-    for text in found[key].requires or []:
-        requirement = Requirement(text)
-        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-            _requirement_closure(requirement.name, found)
-
-
 @pytest.fixture(scope="module")
 def bare_setupkit(tmp_path_factory) -> Path:
     """A `setupkit` command whose Python sees setupkit and its own dependencies only, as a fresh `pip install
@@ -78,7 +63,7 @@ def bare_setupkit(tmp_path_factory) -> Path:
     site = folder / "site"
     site.mkdir()
     found: dict = {}
-    _requirement_closure("setupkit", found)
+    requirement_closure("setupkit", found)
     found.pop("setupkit")
     for distribution in found.values():
         for top in {Path(str(f)).parts[0] for f in distribution.files or [] if not str(f).startswith("..")}:
@@ -193,3 +178,26 @@ def test_smoke_play_over_ssh_keeps_going_past_a_failing_host_and_accounts_for_ev
     table = [line for line in output.splitlines() if "1234" in line]
     assert any("smoke-a" in line and "fail" in line for line in table), output
     assert any("smoke-b" in line and "pass" in line for line in table), output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", [(), ("--check",)], ids=["second-run", "check-mode"])
+def test_smoke_play_over_ssh_again_changes_nothing_and_runs_in_check_mode(smoke_fleet, fleet, tmp_path, options):
+    reports = tmp_path / "reports"
+    extra = {"setupkit_install_package": False, "setupkit_bin": "/srv/setupkit-host/bin/setupkit",
+             "setupkit_become": False, "setupkit_reports_dir": str(reports)}
+    started = time.monotonic()
+    result = smoke_fleet.run_playbook(fleet.PLAYBOOKS / "smoke.yml", tmp_path, extra, fleet.env(tmp_path),
+                                      options=options)
+    print(f"\n--- smoke.yml {' '.join(options)}: rc {result.returncode} in {time.monotonic() - started:.1f}s")
+    output = result.stdout[-20000:] + result.stderr[-5000:]
+    assert "Traceback" not in output and "ERROR!" not in output, output
+    recap = fleet.parse_recap(result.stdout)
+    assert set(recap) >= set(SMOKE_HOSTS), output
+    assert recap["smoke-b"]["changed"] == 0 and recap["smoke-b"]["failed"] == 0, output
+    assert recap["smoke-c"]["unreachable"] == 1, output
+    rows = {row["host"]: row for row in json.loads((reports / "fleet.json").read_text())["hosts"]}
+    assert rows["smoke-b"]["result"] == "ok" and rows["smoke-c"]["result"] == "unreachable", rows
+    if options:  # nothing trained: the row says what a real run would do
+        assert rows["smoke-b"]["status"] == "unknown" and "check mode trains nothing" in rows["smoke-b"]["error"]
+        assert rows["smoke-a"]["result"] == "ok", rows  # its failing smoke test never ran

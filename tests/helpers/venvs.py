@@ -6,6 +6,7 @@ resolve to a CUDA build of several GB instead, the test skips and names what pip
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -56,3 +57,21 @@ def install_cpu_torch(venv: Path, *others: str) -> None:
                     f"not PyTorch's CPU wheel (2.13.0+cpu): this test runs where pip has that wheel at hand")
     installed = pip(venv, "install", "--quiet", TORCH, *others)
     assert installed.returncode == 0, installed.stderr[-3000:]
+
+
+def requirement_closure(name: str, found: dict) -> None:
+    """Add to ``found`` (normalised name -> Distribution) the installed distribution ``name`` and, recursively,
+    every installed distribution it requires (extras left out): what a fresh `pip install name` would bring."""
+    from packaging.requirements import Requirement
+
+    key = name.lower().replace("_", "-")
+    if key in found:
+        return
+    try:
+        found[key] = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return
+    for text in found[key].requires or []:
+        requirement = Requirement(text)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            requirement_closure(requirement.name, found)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
-import importlib.metadata
 import os
 import pickle
 import resource
@@ -30,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from packaging.requirements import Requirement
+
+from tests.helpers.venvs import requirement_closure
 
 CLOSED_PORT_URL = "http://127.0.0.1:9/cifar-10-python.tar.gz"
 """The discard port, closed on any test machine: 'connection refused' at once, the no-network case."""
@@ -179,20 +179,6 @@ def http_folder(tmp_path, serve):
     return folder, serve(functools.partial(QuietHandler, directory=str(folder)))
 
 
-def _requirement_closure(name: str, found: dict) -> None:
-    key = name.lower().replace("_", "-")
-    if key in found:
-        return
-    try:
-        found[key] = importlib.metadata.distribution(name)
-    except importlib.metadata.PackageNotFoundError:
-        return
-    for text in found[key].requires or []:
-        requirement = Requirement(text)
-        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-            _requirement_closure(requirement.name, found)
-
-
 @pytest.fixture(scope="session")
 def python_without_frameworks(tmp_path_factory):
     """A Python that sees setupkit and its own dependencies only (and numpy when asked): no TensorFlow, Keras,
@@ -202,9 +188,9 @@ def python_without_frameworks(tmp_path_factory):
     def make(numpy: bool) -> tuple[list[str], dict[str, str]]:
         site = tmp_path_factory.mktemp("site-numpy" if numpy else "site")
         found: dict = {}
-        _requirement_closure("setupkit", found)
+        requirement_closure("setupkit", found)
         if numpy:
-            _requirement_closure("numpy", found)
+            requirement_closure("numpy", found)
         found.pop("setupkit")
         for distribution in found.values():
             for top in {Path(str(f)).parts[0] for f in distribution.files or [] if not str(f).startswith("..")}:
