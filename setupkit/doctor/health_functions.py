@@ -7,6 +7,7 @@ but some GPU's value is unknown (the check cannot tell, it does not pass). Pure,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from setupkit import bounded
@@ -46,17 +47,8 @@ def _show(value: float) -> str:
 def gpus_below(values: Any, limits: Any, names: Any, unit: Any) -> list[str] | None:
     """The GPUs whose value lies below its limit, "GPU 0 (NVIDIA L4): x8 of x16" (``unit`` "x") or "gen 1 of
     gen 4" (``unit`` "gen")."""
-    entries = _entries(values, names)
-    if entries is None or not isinstance(limits, list) or len(limits) != len(entries):
-        return None
-    found, unknown = [], False
-    for (label, value), limit in zip(entries, limits, strict=True):
-        current, most = _number(value), _number(limit)
-        if current is None or most is None:
-            unknown = True
-        elif current < most:
-            found.append(f"{label}: {_unit(unit, current)} of {_unit(unit, most)}")
-    return _answer(found, unknown)
+    return _below(values, limits, names, 0.0,
+                  lambda label, current, most: f"{label}: {_unit(unit, current)} of {_unit(unit, most)}")
 
 
 def _unit(unit: Any, value: float) -> str:
@@ -66,16 +58,24 @@ def _unit(unit: Any, value: float) -> str:
 def power_capped(limits: Any, defaults: Any, names: Any) -> list[str] | None:
     """The GPUs whose enforced power limit lies below their default one, "GPU 0 (NVIDIA L4): 60 W, default
     72 W"."""
-    entries = _entries(limits, names)
-    if entries is None or not isinstance(defaults, list) or len(defaults) != len(entries):
+    return _below(limits, defaults, names, POWER_TOLERANCE_W,
+                  lambda label, limit, usual: f"{label}: {_show(limit)} W, default {_show(usual)} W")
+
+
+def _below(values: Any, bounds: Any, names: Any, margin: float,
+           describe: Callable[[str, float, float], str]) -> list[str] | None:
+    """The GPUs whose value lies more than ``margin`` below its bound (one bound per GPU), as ``describe`` words
+    them; None when the lists do not pair up, or when none is below and some value is unknown."""
+    entries = _entries(values, names)
+    if entries is None or not isinstance(bounds, list) or len(bounds) != len(entries):
         return None
     found, unknown = [], False
-    for (label, value), default in zip(entries, defaults, strict=True):
-        limit, usual = _number(value), _number(default)
-        if limit is None or usual is None:
+    for (label, value), bound in zip(entries, bounds, strict=True):
+        current, most = _number(value), _number(bound)
+        if current is None or most is None:
             unknown = True
-        elif limit < usual - POWER_TOLERANCE_W:
-            found.append(f"{label}: {_show(limit)} W, default {_show(usual)} W")
+        elif current < most - margin:
+            found.append(describe(label, current, most))
     return _answer(found, unknown)
 
 

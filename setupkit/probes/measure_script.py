@@ -204,7 +204,22 @@ def precisions(capability):
     return wanted
 
 
-class Torch:
+class Synchronised:
+    """A framework whose GPU work is asynchronous until its stream is synchronised: a timer that waits for it."""
+
+    def sync(self):
+        raise NotImplementedError
+
+    def timer(self, work):
+        def run():
+            started = time.perf_counter()
+            work()
+            self.sync()
+            return time.perf_counter() - started
+        return run
+
+
+class Torch(Synchronised):
     name = "torch"
 
     def __init__(self, index):
@@ -225,14 +240,6 @@ class Torch:
 
     def free_bytes(self):
         return self.torch.cuda.mem_get_info(self.device)[0]
-
-    def timer(self, work):
-        def run():
-            started = time.perf_counter()
-            work()
-            self.sync()
-            return time.perf_counter() - started
-        return run
 
     def matmul(self, precision, n):
         torch = self.torch
@@ -263,7 +270,7 @@ class Torch:
         return f"{domain:08x}:{bus:02x}:{slot:02x}.0"
 
 
-class Cupy:
+class Cupy(Synchronised):
     name = "cupy"
 
     def __init__(self, index):
@@ -287,14 +294,6 @@ class Cupy:
 
     def free_bytes(self):
         return self.cupy.cuda.runtime.memGetInfo()[0]
-
-    def timer(self, work):
-        def run():
-            started = time.perf_counter()
-            work()
-            self.sync()
-            return time.perf_counter() - started
-        return run
 
     def supports(self, precision):
         # CuPy has no bfloat16 dtype, and TF32 is chosen by CUPY_TF32 before import, not per call.
@@ -346,9 +345,6 @@ class Jax:
         self.device_name = getattr(self.device, "device_kind", "GPU")
         capability = str(getattr(self.device, "compute_capability", "0.0")).split(".")
         self.capability = (int(capability[0]), int(capability[1]) if len(capability) > 1 else 0)
-
-    def sync(self):
-        pass
 
     def free_bytes(self):
         stats = self.device.memory_stats() or {}
@@ -422,9 +418,6 @@ class TensorFlow:
         details = tf.config.experimental.get_device_details(gpus[index])
         self.device_name = details.get("device_name", "GPU")
         self.capability = tuple(details.get("compute_capability", (0, 0)))
-
-    def sync(self):
-        pass
 
     def free_bytes(self):
         return 1 << 40  # TensorFlow does not say; its allocator grows until the card is full

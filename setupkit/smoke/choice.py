@@ -21,8 +21,6 @@ PREFERENCE = ("tensorflow", "jax", "torch")
 """Without --backend: TensorFlow first (the CIFAR-10 tutorial's own framework, and the one input pipeline in
 tf.data), then JAX, then PyTorch."""
 TITLE = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
-TORCH_INDEX = "https://download.pytorch.org/whl"
-"""PyTorch's own wheel index, one folder a build (cpu, cu126, cu130): its getting-started command."""
 
 
 @dataclass(frozen=True)
@@ -162,17 +160,15 @@ def install_command(facts: Facts) -> str:
     """The pip command that gives this host a framework to train on: TensorFlow where it has a wheel for this
     Python (and glibc), CUDA build or CPU build as the host has NVIDIA GPUs or not; else PyTorch, the CUDA variant
     the driver runs (PyTorch's index), and Keras beside it."""
-    from setupkit.knowledge import tensorflow_wheels
+    from setupkit.knowledge import framework_wheels, tensorflow_wheels
 
     gpus = nvidia_gpu_count(facts)
     if tensorflow_wheels.newest_for_python("tensorflow", facts.get("python.version"), facts.get("libc.version")):
         return "pip install 'tensorflow[and-cuda]'" if gpus else "pip install tensorflow"
-    if not gpus:
-        return f"pip install torch --index-url {TORCH_INDEX}/cpu && pip install keras"
-    variant = torch_variant(facts)
+    variant = torch_variant(facts) if gpus else framework_wheels.CPU
     if variant is None:  # no driver answers: PyPI's own wheel is a CUDA build
         return "pip install torch keras"
-    return f"pip install torch --index-url {TORCH_INDEX}/{variant} && pip install keras"
+    return f"pip install torch --index-url {framework_wheels.torch_index_url(variant)} && pip install keras"
 
 
 def torch_variant(facts: Facts) -> str | None:
