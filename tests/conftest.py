@@ -4,6 +4,7 @@ helpers behind them are in tests/helpers/scenarios.py), the real CLI in a subpro
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,6 +23,18 @@ def pytest_configure(config: pytest.Config) -> None:
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    hear_termination_signals()
+
+
+def hear_termination_signals() -> None:
+    """Launched from `nohup` or as a background job of a script, pytest inherits SIGINT and SIGHUP ignored, and
+    so would every setupkit it starts: setupkit keeps an ignored signal ignored (nohup's promise), so the tests
+    that interrupt it would wait on a child that cannot hear them. They test Ctrl-C, SIGTERM and SIGHUP as a
+    terminal sends them: restore what an interactive shell gives."""
+    for number, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL),
+                            (signal.SIGHUP, signal.SIG_DFL)):
+        if signal.getsignal(number) == signal.SIG_IGN:
+            signal.signal(number, handler)
 
 
 @pytest.fixture
