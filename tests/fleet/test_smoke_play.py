@@ -167,6 +167,7 @@ def test_smoke_play_over_ssh_keeps_going_past_a_failing_host_and_accounts_for_ev
     assert document["playbook"] == "smoke" and list(rows) == list(SMOKE_HOSTS)
     assert {host: row["result"] for host, row in rows.items()} == {
         "smoke-a": "failed", "smoke-b": "ok", "smoke-c": "unreachable"}
+    assert "smoke-a: the smoke test failed (the loss did not fall); its report is" in rows["smoke-a"]["error"]
     # smoke-a failed first (serial 1, inventory order), and smoke-b was tested all the same.
     for host, status in (("smoke-a", "fail"), ("smoke-b", "pass")):
         report = json.loads((reports / f"{host}-smoke.json").read_text())
