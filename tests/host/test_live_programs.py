@@ -125,8 +125,7 @@ def test_ctrl_c_or_sigterm_ends_doctor_and_the_program_it_runs(world, tmp_path, 
     pid_file = tmp_path / "nvidia-smi.pid"
     env = world(f"echo $$ > {pid_file}\nexec sleep 60")
     doctor = subprocess.Popen([sys.executable, "-m", "setupkit", "doctor", "--json"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env,
-                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                              stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.monotonic() + 30
         while not (pid_file.exists() and pid_file.read_text().strip()):

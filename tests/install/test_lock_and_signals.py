@@ -38,9 +38,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="setupkit install runs
 DRIVER = '''
 import faulthandler, json, os, signal, sys
 faulthandler.register(signal.SIGUSR1)  # a test that waited too long asks where it is stuck
-signal.signal(signal.SIGINT, signal.default_int_handler)
-signal.signal(signal.SIGTERM, signal.SIG_DFL)
-signal.signal(signal.SIGHUP, signal.SIG_DFL)
 if os.environ.get("TEST_FSIZE"):  # files may grow no larger: a full disk, for this process alone
     import resource
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

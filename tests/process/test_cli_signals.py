@@ -19,8 +19,7 @@ def test_doctor_interrupted_during_its_deep_probe(tmp_path, sig, shown, wait_gon
     slow_python.chmod(0o755)
     setupkit = subprocess.Popen(
         [sys.executable, "-m", "setupkit", "doctor", "--deep", "--deep-python", str(slow_python)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, NO_COLOR="1"),
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, NO_COLOR="1"))
     try:
         wait_for_file(pid_file)
         setupkit.send_signal(sig)

@@ -74,11 +74,10 @@ def test_output_streams_to_the_callback_as_it_comes_and_undecodable_bytes_are_re
 
 
 def _run_child(code: str, tmp_path: Path) -> subprocess.Popen:
-    """A Python child that uses process.run; SIGINT at its default so that it can be interrupted."""
+    """A Python child that uses process.run (it hears SIGINT: tests/conftest.py sees to it)."""
     script = tmp_path / "child.py"
     script.write_text(textwrap.dedent(code))
-    return subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
